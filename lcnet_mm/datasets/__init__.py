@@ -1,0 +1,3 @@
+from .synthetic_detection import SyntheticShapesCoco
+
+__all__ = ['SyntheticShapesCoco']

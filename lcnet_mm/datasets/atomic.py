@@ -1,0 +1,56 @@
+"""Generate a data set directory at most once, atomically, across processes.
+
+The data is written into a temporary sibling directory and renamed into place only when complete,
+with a manifest that records the generation parameters. A later run trusts a directory only if its
+manifest matches; an interrupted generation leaves at most a temporary directory, which is removed.
+A file lock keeps two processes (distributed ranks, parallel test workers) from generating twice.
+"""
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+MANIFEST = 'manifest.json'
+
+
+def read_manifest(root: Path):
+    try:
+        return json.loads((Path(root) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_generated(root, params: dict, generate: Callable[[Path, dict], None], log=print) -> Path:
+    """Make sure ``root`` holds the data set that ``generate(tmp_dir, params)`` writes for ``params``.
+
+    Returns ``root``. Regenerates when the directory is missing, incomplete or made with other params.
+    """
+    root = Path(root).absolute()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    params = json.loads(json.dumps(params))  # what the manifest will hold (tuples -> lists)
+    if read_manifest(root) == params:
+        return root
+    with open(root.parent / f'.{root.name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if read_manifest(root) == params:  # another process finished it while we waited
+            return root
+        for stale in root.parent.glob(f'.{root.name}.tmp-*'):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.tmp-', dir=root.parent))
+        try:
+            log(f'generating {root} (once; params {params})')
+            generate(tmp, params)
+            (tmp / MANIFEST).write_text(json.dumps(params, indent=1, sort_keys=True))
+            if root.exists():
+                old = Path(tempfile.mkdtemp(prefix=f'.{root.name}.tmp-', dir=root.parent))
+                os.rename(root, old / 'old')
+                os.rename(tmp, root)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, root)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return root

@@ -1,0 +1,131 @@
+"""A synthetic detection data set in COCO format, generated deterministically on first use.
+
+Five shape classes (circle, triangle, square, cross, star) in random colours, 1-8 per image, 10-120 px,
+rotated, partly overlapping, on textured backgrounds with distractor clutter (lines, arcs, dots, bars,
+letters) that must not be detected; image sizes vary. The files are plain COCO (``instances.json`` with
+boxes, areas and polygons, JPEG images), read by mmdet's own ``CocoDataset`` and scored by ``CocoMetric``.
+"""
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+from mmdet.datasets import CocoDataset
+
+from lcnet_mm.registry import DATASETS
+from .atomic import ensure_generated
+from .shapes import SHAPES, draw_distractor, draw_polygon, polygon_area, random_color, shape_polygon, \
+    textured_background
+
+SPLIT_SEEDS = {'train': 0, 'val': 1, 'test': 2}
+MAX_OVERLAP = 0.35  # of the smaller box: objects overlap partly, never hide each other
+
+
+def render_detection_image(rng: np.random.Generator, image_size=(224, 352), object_size=(10, 120),
+                           objects_per_image=(1, 8)):
+    """Return (BGR image, list of (class_index, polygon)) for one random scene."""
+    height, width = (int(v) for v in rng.integers(image_size[0], image_size[1] + 1, 2))
+    image = textured_background(rng, height, width)
+    for _ in range(int(rng.integers(2, 8))):
+        draw_distractor(image, rng)
+
+    wanted = int(rng.integers(objects_per_image[0], objects_per_image[1] + 1))
+    objects, boxes = [], []
+    for _ in range(wanted * 20):
+        if len(objects) == wanted:
+            break
+        shape = int(rng.integers(len(SHAPES)))
+        size = math.exp(rng.uniform(math.log(object_size[0]), math.log(object_size[1])))
+        size = min(size, min(height, width) - 4)
+        center = rng.uniform([size / 2 + 1, size / 2 + 1], [width - size / 2 - 1, height - size / 2 - 1])
+        polygon = shape_polygon(SHAPES[shape], center, size, rng.uniform(0, 2 * math.pi))
+        box = np.concatenate([polygon.min(0), polygon.max(0)])
+        if any(_overlap_of_smaller(box, other) > MAX_OVERLAP for other in boxes):
+            continue
+        x0, y0, x1, y1 = np.clip(box, 0, [width, height, width, height]).astype(int)
+        local_mean = image[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).mean(0)
+        draw_polygon(image, polygon, random_color(rng, avoid=local_mean), rng)
+        objects.append((shape, polygon))
+        boxes.append(box)
+    for _ in range(int(rng.integers(0, 3))):  # a little clutter on top, as in real scenes
+        draw_distractor(image, rng)
+    return image, objects
+
+
+def _overlap_of_smaller(a, b) -> float:
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / smaller
+
+
+def generate_detection_split(root: Path, params: dict):
+    """Write ``images/*.jpg`` and ``instances.json`` for one split into ``root``."""
+    (root / 'images').mkdir(parents=True)
+    images, annotations = [], []
+    for index in range(params['num_images']):
+        rng = np.random.default_rng([params['seed'], SPLIT_SEEDS[params['split']], index])
+        image, objects = render_detection_image(rng, params['image_size'], params['object_size'],
+                                                params['objects_per_image'])
+        file_name = f'{index:06d}.jpg'
+        if not cv2.imwrite(str(root / 'images' / file_name), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+            raise OSError(f'could not write {root / "images" / file_name}')
+        images.append(dict(id=index + 1, file_name=file_name, height=image.shape[0], width=image.shape[1]))
+        for shape, polygon in objects:
+            x0, y0 = polygon.min(0)
+            x1, y1 = polygon.max(0)
+            annotations.append(
+                dict(id=len(annotations) + 1, image_id=index + 1, category_id=shape + 1, iscrowd=0,
+                     bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
+                     area=round(polygon_area(polygon), 2),
+                     segmentation=[[round(float(v), 2) for v in polygon.reshape(-1)]]))
+    categories = [dict(id=i + 1, name=name, supercategory='shape') for i, name in enumerate(SHAPES)]
+    (root / 'instances.json').write_text(
+        json.dumps(dict(images=images, annotations=annotations, categories=categories)))
+
+
+@DATASETS.register_module()
+class SyntheticShapesCoco(CocoDataset):
+    """mmdet's ``CocoDataset`` over a synthetic split that is generated on first use.
+
+    ``data_root/split`` receives ``images/`` and ``instances.json`` once; every later run, and every
+    other process, reuses it (see :mod:`lcnet_mm.datasets.atomic`). Everything after generation is
+    plain ``CocoDataset``, so the evaluator is mmdet's ``CocoMetric`` with
+    ``ann_file=data_root/split/instances.json``.
+
+    Args:
+        split (str): 'train', 'val' or 'test' (independent random streams).
+        num_images (int): Images in the split.
+        seed (int): Base seed; the same parameters always give the same files.
+        image_size, object_size, objects_per_image (tuple): Inclusive (min, max) ranges.
+        data_root (str): Parent folder of the split folders.
+        **kwargs: Everything else of ``CocoDataset`` (pipeline, filter_cfg, test_mode, ...).
+    """
+
+    METAINFO = dict(classes=SHAPES, palette=[(220, 20, 60), (0, 160, 0), (30, 30, 230), (250, 170, 30),
+                                             (160, 30, 200)])
+
+    def __init__(self, split: str = 'train', num_images: int = 1000, seed: int = 0,
+                 image_size=(224, 352), object_size=(10, 120), objects_per_image=(1, 8),
+                 data_root: str = 'data/synthetic_shapes', **kwargs):
+        if split not in SPLIT_SEEDS:
+            raise ValueError(f'SyntheticShapesCoco split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
+        if not isinstance(num_images, int) or num_images < 1:
+            raise ValueError(f'SyntheticShapesCoco num_images must be a positive int, got {num_images!r}')
+        for name, (low, high) in (('image_size', image_size), ('object_size', object_size),
+                                  ('objects_per_image', objects_per_image)):
+            if not 0 < low <= high:
+                raise ValueError(f'SyntheticShapesCoco {name} must be (min, max) with 0 < min <= max, '
+                                 f'got {(low, high)!r}')
+        if object_size[1] > image_size[0] - 4:
+            raise ValueError(f'SyntheticShapesCoco object_size max {object_size[1]} does not fit the '
+                             f'smallest image side {image_size[0]}')
+        params = dict(version=1, split=split, num_images=num_images, seed=seed, image_size=image_size,
+                      object_size=object_size, objects_per_image=objects_per_image)
+        root = ensure_generated(Path(data_root) / split, params, generate_detection_split)
+        kwargs.setdefault('ann_file', 'instances.json')
+        kwargs.setdefault('data_prefix', dict(img='images/'))
+        super().__init__(data_root=str(root), **kwargs)

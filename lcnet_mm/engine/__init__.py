@@ -1,0 +1,3 @@
+from .train_time_hook import TrainTimeHook
+
+__all__ = ['TrainTimeHook']

@@ -1,0 +1,4 @@
+from .backbones import PPLCNet
+from .heads import LCNetClsHead
+
+__all__ = ['PPLCNet', 'LCNetClsHead']

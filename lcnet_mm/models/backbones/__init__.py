@@ -1,0 +1,3 @@
+from .pp_lcnet import PPLCNet
+
+__all__ = ['PPLCNet']

@@ -1,0 +1,210 @@
+"""PP-LCNet (Cui et al., 2021, "PP-LCNet: A Lightweight CPU Convolutional Neural Network",
+arXiv:2109.15099) as an OpenMMLab backbone."""
+import math
+from typing import Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from lcnet_mm.registry import MODELS
+from ..layers import DepthwiseSeparable, make_divisible
+
+# The whole network: one row per depthwise-separable block, one list per stage.
+# Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
+# The paper's choices are all visible here: 5x5 kernels only in the last seven blocks and SE only in
+# the last two, because both help accuracy most where the feature maps are small and cost least there.
+PP_LCNET = [
+    # stage 0 (PaddleClas blocks2), stride 2
+    [[3, 32, 1, False]],
+    # stage 1 (blocks3), stride 4
+    [[3, 64, 2, False],
+     [3, 64, 1, False]],
+    # stage 2 (blocks4), stride 8
+    [[3, 128, 2, False],
+     [3, 128, 1, False]],
+    # stage 3 (blocks5), stride 16
+    [[3, 256, 2, False],
+     [5, 256, 1, False],
+     [5, 256, 1, False],
+     [5, 256, 1, False],
+     [5, 256, 1, False],
+     [5, 256, 1, False]],
+    # stage 4 (blocks6), stride 32
+    [[5, 512, 2, True],
+     [5, 512, 1, True]],
+]
+
+
+@MODELS.register_module()
+class PPLCNet(BaseModule):
+    """PP-LCNet backbone.
+
+    A 3x3 stride-2 stem followed by stages of :class:`DepthwiseSeparable` blocks, built from a table
+    (``arch``). Returns the feature maps of the stages in ``out_indices``.
+
+    Args:
+        scale (float): Width multiplier. Published: 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5; any
+            positive number works. Every width (stem included) is ``make_divisible(c * scale, 8)``.
+        arch (str | list): ``'pp_lcnet'`` or a table of stages in the same form as ``PP_LCNET``
+            (a list of stages, each a list of ``[kernel_size, out_channels, stride, use_se]``).
+        stem_channels (int): Stem width at scale 1.0.
+        in_channels (int): Input image channels.
+        out_indices (Sequence[int]): Stages whose outputs are returned; stage ``i`` of the default arch
+            has stride ``2**(i+1)``. Negative indices count from the end. Outputs come in stage order.
+        frozen_stages (int): Freeze the stem and stages ``0..frozen_stages`` (parameters stop training,
+            norm layers keep their statistics). -1 freezes nothing.
+        se_cfg (dict): Keyword arguments of :class:`SqueezeExcitation` for the blocks marked ``use_se``.
+        conv_cfg, norm_cfg, act_cfg (dict): Layer configs for every conv of the network.
+        norm_eval (bool): Keep norm layers in eval mode while training (freezes their statistics).
+        with_cp (bool): Gradient checkpointing in every block.
+        init_cfg (dict | list[dict]): PaddleClas's initialisation by default: Kaiming-normal (fan-in)
+            convs, norm weight 1 and bias 0.
+    """
+
+    arch_settings = {'pp_lcnet': PP_LCNET}
+    published_scales = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5)
+
+    def __init__(self,
+                 scale: float = 1.0,
+                 arch: Union[str, list] = 'pp_lcnet',
+                 stem_channels: int = 16,
+                 in_channels: int = 3,
+                 out_indices: Sequence[int] = (4, ),
+                 frozen_stages: int = -1,
+                 se_cfg: dict = dict(ratio=4),
+                 conv_cfg: dict = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='HSwish'),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
+                           dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']))):
+        super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+        self.scale = _check_scale(scale)
+        self.arch = _check_arch(self.arch_settings, arch)
+        num_stages = len(self.arch)
+        self.out_indices = _check_out_indices(out_indices, num_stages)
+        self.frozen_stages = _check_frozen_stages(frozen_stages, num_stages)
+        self.norm_eval = norm_eval
+
+        def width(channels):
+            return make_divisible(channels * self.scale)
+
+        layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        channels = width(stem_channels)
+        self.stem = ConvModule(in_channels, channels, 3, stride=2, padding=1, **layer_cfg)
+        self.stages = nn.ModuleList()
+        self.stage_channels = []
+        for stage_table in self.arch:
+            blocks = []
+            for kernel_size, out_channels, stride, use_se in stage_table:
+                blocks.append(
+                    DepthwiseSeparable(
+                        channels,
+                        width(out_channels),
+                        kernel_size,
+                        stride,
+                        se_cfg=se_cfg if use_se else None,
+                        with_cp=with_cp,
+                        **layer_cfg))
+                channels = width(out_channels)
+            self.stages.append(nn.Sequential(*blocks))
+            self.stage_channels.append(channels)
+        # What a neck needs to know: the channels of each returned feature map.
+        self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
+        self._freeze_stages()
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        for module in [self.stem, *self.stages[:self.frozen_stages + 1]]:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+
+def _check_scale(scale) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f'PPLCNet scale must be a positive number (published: '
+                        f'{PPLCNet.published_scales}), got {scale!r} of type {type(scale).__name__}')
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f'PPLCNet scale must be a positive finite number (published: '
+                         f'{PPLCNet.published_scales}), got {scale!r}')
+    return float(scale)
+
+
+def _check_arch(arch_settings: dict, arch) -> list:
+    """Return the stage table for ``arch`` after checking every row."""
+    if isinstance(arch, str):
+        if arch not in arch_settings:
+            raise ValueError(f'PPLCNet arch must be one of {sorted(arch_settings)} or a table of stages, '
+                             f'got {arch!r}')
+        arch = arch_settings[arch]
+    row_help = 'each block must be [kernel_size (odd int > 0), out_channels (int > 0), stride (1 or 2), use_se (bool)]'
+    if not isinstance(arch, (list, tuple)) or len(arch) == 0:
+        raise ValueError(f'PPLCNet arch must be a non-empty list of stages, got {arch!r}')
+    for i, stage in enumerate(arch):
+        if not isinstance(stage, (list, tuple)) or len(stage) == 0:
+            raise ValueError(f'PPLCNet arch stage {i} must be a non-empty list of blocks, got {stage!r}')
+        for j, block in enumerate(stage):
+            ok = isinstance(block, (list, tuple)) and len(block) == 4
+            if ok:
+                kernel_size, out_channels, stride, use_se = block
+                ok = (_is_int(kernel_size) and kernel_size > 0 and kernel_size % 2 == 1
+                      and _is_int(out_channels) and out_channels > 0 and stride in (1, 2)
+                      and _is_int(stride) and isinstance(use_se, bool))
+            if not ok:
+                raise ValueError(f'PPLCNet arch stage {i} block {j} is {block!r}: {row_help}')
+    return [[list(block) for block in stage] for stage in arch]
+
+
+def _check_out_indices(out_indices, num_stages: int) -> tuple:
+    allowed = f'stage indices in [{-num_stages}, {num_stages - 1}]'
+    if isinstance(out_indices, int) and not isinstance(out_indices, bool):
+        out_indices = (out_indices, )
+    if not isinstance(out_indices, Sequence) or isinstance(out_indices, str) or len(out_indices) == 0:
+        raise TypeError(f'PPLCNet out_indices must be a non-empty sequence of {allowed}, got {out_indices!r}')
+    normalized = []
+    for index in out_indices:
+        if not _is_int(index):
+            raise TypeError(f'PPLCNet out_indices must contain ints ({allowed}), got {index!r} in {out_indices!r}')
+        if not -num_stages <= index < num_stages:
+            raise ValueError(f'PPLCNet out_indices has {index}, out of range: allowed are {allowed}')
+        normalized.append(index % num_stages)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f'PPLCNet out_indices {tuple(out_indices)} names a stage twice')
+    return tuple(sorted(normalized))
+
+
+def _check_frozen_stages(frozen_stages, num_stages: int) -> int:
+    if not _is_int(frozen_stages):
+        raise TypeError(f'PPLCNet frozen_stages must be an int in [-1, {num_stages - 1}], got {frozen_stages!r}')
+    if not -1 <= frozen_stages < num_stages:
+        raise ValueError(f'PPLCNet frozen_stages must be in [-1, {num_stages - 1}] (-1: nothing frozen), '
+                         f'got {frozen_stages}')
+    return frozen_stages
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

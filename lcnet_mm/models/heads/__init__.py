@@ -1,0 +1,3 @@
+from .lcnet_cls_head import LCNetClsHead
+
+__all__ = ['LCNetClsHead']

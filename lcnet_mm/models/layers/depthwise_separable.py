@@ -1,0 +1,58 @@
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule
+
+from .squeeze_excitation import SqueezeExcitation
+
+
+class DepthwiseSeparable(nn.Module):
+    """The one block PP-LCNet is made of: depthwise kxk conv + norm + act, optional squeeze-excitation
+    on the depthwise output, then pointwise 1x1 conv + norm + act. No residual connection.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels of the pointwise conv.
+        kernel_size (int): Depthwise kernel size (odd).
+        stride (int): Depthwise stride (1 or 2).
+        se_cfg (dict | None): Keyword arguments of :class:`SqueezeExcitation`; None for no SE.
+        conv_cfg, norm_cfg, act_cfg (dict): Passed to mmcv's ``ConvModule``.
+        with_cp (bool): Trade compute for memory with gradient checkpointing.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int = 3,
+                 stride: int = 1,
+                 se_cfg: dict = None,
+                 conv_cfg: dict = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='HSwish'),
+                 with_cp: bool = False):
+        super().__init__()
+        self.with_cp = with_cp
+        self.depthwise_conv = ConvModule(
+            in_channels,
+            in_channels,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            groups=in_channels,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        self.se = SqueezeExcitation(in_channels, conv_cfg=conv_cfg, **se_cfg) if se_cfg is not None else None
+        self.pointwise_conv = ConvModule(
+            in_channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.depthwise_conv(x)
+        if self.se is not None:
+            x = self.se(x)
+        return self.pointwise_conv(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)

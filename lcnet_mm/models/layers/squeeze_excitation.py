@@ -1,0 +1,37 @@
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.registry import MODELS
+
+# torch's fused hard-sigmoid, relu6(x + 3) / 6. mmcv registers only its own HSigmoid, which runs three
+# ops instead of one and warns each time it is built.
+if 'Hardsigmoid' not in MODELS.module_dict:
+    MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
+
+
+class SqueezeExcitation(nn.Module):
+    """Channel attention: global average pool -> 1x1 conv (C -> C/ratio) -> ReLU -> 1x1 conv back to C
+    -> hard-sigmoid -> rescale the input.
+
+    Args:
+        channels (int): Input and output channels.
+        ratio (int): Squeeze ratio: the squeezed width is ``channels // ratio``, not rounded
+            (PaddleClas and timm agree; x0.35 gets 22 and 44 channels).
+        act_cfg (tuple[dict]): Activations after the squeeze and the excite conv.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 ratio: int = 4,
+                 conv_cfg: dict = None,
+                 act_cfg=(dict(type='ReLU'), dict(type='Hardsigmoid'))):
+        super().__init__()
+        squeeze_channels = channels // ratio
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.squeeze = ConvModule(
+            channels, squeeze_channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[0], bias=True)
+        self.excite = ConvModule(
+            squeeze_channels, channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[1], bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.excite(self.squeeze(self.pool(x)))

@@ -1,0 +1,3 @@
+from .cli import build_runner_config, toolbox_of
+
+__all__ = ['build_runner_config', 'toolbox_of']

@@ -1,0 +1,34 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config with mmdet-style command-line
+overrides, for mmdet and mmpretrain configs alike (the toolbox is chosen by ``default_scope``)."""
+import os.path as osp
+
+from mmengine.config import Config
+
+TOOLBOXES = ('mmdet', 'mmpretrain')
+
+
+def toolbox_of(cfg: Config) -> str:
+    """The toolbox a config belongs to, from its ``default_scope``."""
+    scope = cfg.get('default_scope')
+    if scope not in TOOLBOXES:
+        raise ValueError(f'config default_scope is {scope!r}; lcnet-mm tools run configs whose '
+                         f'default_scope is one of {TOOLBOXES}')
+    return scope
+
+
+def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dict = None,
+                        launcher: str = 'none') -> Config:
+    """Load ``config_path``, apply ``--cfg-options`` and resolve the work dir the way mmdet does:
+    command line > config > ``./work_dirs/<config name>``."""
+    if not osp.isfile(config_path):
+        raise FileNotFoundError(f'config file {config_path!r} does not exist')
+    cfg = Config.fromfile(config_path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    toolbox_of(cfg)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return cfg

@@ -1,0 +1,82 @@
+"""Evaluate a checkpoint of a detector (mmdet config: COCO bbox mAP) or a classifier (mmpretrain
+config: top-1/top-5), with mmdet's command line.
+
+    python tools/test.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best_coco_bbox_mAP_epoch_N.pth \
+        [--work-dir DIR] [--out results.pkl] [--show-dir vis] [--cfg-options KEY=VALUE ...]
+"""
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from lcnet_mm.utils import build_runner_config, toolbox_of
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
+    parser.add_argument('--out', type=str, help='dump predictions to a pickle file (.pkl)')
+    parser.add_argument('--show', action='store_true', help='show prediction results in a window')
+    parser.add_argument(
+        '--show-dir', help='directory where images with predictions drawn are saved '
+        '(relative to WORK_DIR/TIMESTAMP, as in mmdet, unless absolute)')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out must be a .pkl or .pickle file, got {args.out!r}')
+    if not os.path.isfile(args.checkpoint):
+        parser.error(f'checkpoint {args.checkpoint!r} does not exist')
+    return args
+
+
+def enable_visualization(cfg, toolbox: str, show: bool, show_dir: str, wait_time: float):
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise ValueError('--show/--show-dir need default_hooks.visualization in the config')
+    if toolbox == 'mmdet':  # DetVisualizationHook
+        hook.draw = True
+        hook.show = show
+        hook.wait_time = wait_time
+        if show_dir:
+            hook.test_out_dir = show_dir
+    else:  # mmpretrain VisualizationHook
+        hook.enable = True
+        hook.show = show
+        hook.wait_time = wait_time
+        if show_dir:
+            hook.out_dir = show_dir
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_runner_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    toolbox = toolbox_of(cfg)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, toolbox, args.show, args.show_dir, args.wait_time)
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out:
+        if toolbox == 'mmdet':
+            from mmdet.evaluation import DumpDetResults
+            runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+        else:
+            from mmpretrain.evaluation import DumpResults
+            runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
