@@ -57,17 +57,18 @@ backend_args = None
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    # Images are 224-352 px and the objects are at their true size: no resizing needed.
+    # Images are 224-288 px and the objects are at their true size: no resizing needed.
     dict(type='RandomFlip', prob=[0.25, 0.25], direction=['horizontal', 'vertical']),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale_factor=1.0, keep_ratio=True),  # native size; records scale_factor
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=16,
+    batch_size=8,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -99,18 +100,18 @@ val_evaluator = dict(ann_file=data_root + 'val/instances.json', metric='bbox', b
 test_evaluator = val_evaluator
 
 # ---- schedule: about 10 minutes on a 2-core CPU -----------------------------------------------------
-max_epochs = 8
+max_epochs = 7
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=4e-5),
+    optimizer=dict(_delete_=True, type='AdamW', lr=0.004, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, bias_lr_factor=1.0),
-    clip_grad=dict(max_norm=35, norm_type=2))
+    clip_grad=dict(_delete_=True, max_norm=35, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.05, by_epoch=True, begin=0,
          end=max_epochs, convert_to_iter_based=True),
 ]
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),

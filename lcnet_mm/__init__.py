@@ -5,7 +5,7 @@ by their bare names, in mmdet's and mmpretrain's registries (configs use
 ``custom_imports=dict(imports=['lcnet_mm'], allow_failed_imports=False)``).
 """
 from .datasets import SyntheticShapesCoco  # noqa: F401  (registers the data set)
-from .engine import TrainTimeHook  # noqa: F401  (registers the hook)
+from .engine import TrainTimeHook, WeightsOnlyCheckpointHook  # noqa: F401  (registers the hooks)
 from .models import LCNetClsHead, PPLCNet  # noqa: F401  (registers the modules)
 from .registry import register_in_toolboxes
 

@@ -43,7 +43,7 @@ def test_widths_shapes_and_strides(scale):
 
 
 @pytest.mark.parametrize('scale', sorted(PUBLISHED))
-def test_classifier_params_match_published(scale):
+def test_classifier_params_match_published(scale, mmpretrain_scope):
     _, params_m = PUBLISHED[scale]
     model = ImageClassifier(
         backbone=dict(type='PPLCNet', scale=scale),
@@ -154,6 +154,14 @@ def test_default_init_follows_paddleclas():
     assert abs(std - (2 / 128)**0.5) < 0.1 * (2 / 128)**0.5
     bn = model.stages[3][0].pointwise_conv.bn
     assert torch.all(bn.weight == 1) and torch.all(bn.bias == 0)
+    # The stem too (mmcv's ConvModule would re-initialise it with fan-out: std sqrt(2/144), not sqrt(2/27)).
+    torch.manual_seed(0)
+    stds = []
+    for _ in range(20):
+        model = PPLCNet()
+        model.init_weights()
+        stds.append(model.stem.conv.weight.std().item())
+    assert abs(sum(stds) / len(stds) - (2 / 27)**0.5) < 0.1 * (2 / 27)**0.5
 
 
 @pytest.mark.parametrize('kwargs, error, message', [
@@ -214,7 +222,7 @@ def test_head_rejects_wrong_channels_and_arguments():
         LCNetClsHead(num_classes=3, dropout_ratio=1.0)
 
 
-def test_head_loss_topk_and_predict():
+def test_head_loss_topk_and_predict(mmpretrain_scope):
     from mmpretrain.structures import DataSample
     model = ImageClassifier(
         backbone=dict(type='PPLCNet', scale=0.5),

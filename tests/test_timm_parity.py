@@ -28,7 +28,7 @@ def lcnet_mm_classifier(scale, num_classes=1000):
 
 
 @pytest.mark.parametrize('name', sorted(TIMM_SCALES))
-def test_logits_match_timm(name):
+def test_logits_match_timm(name, mmpretrain_scope):
     generator = torch.Generator().manual_seed(1)
     reference = timm.create_model(name, pretrained=False, num_classes=1000)
     with torch.no_grad():

@@ -10,7 +10,7 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import build_runner_config
+from lcnet_mm.utils import add_checkpoint_safety, build_runner_config
 
 
 def parse_args(argv=None):
@@ -38,6 +38,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_runner_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    add_checkpoint_safety(cfg)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')

@@ -59,20 +59,20 @@ def textured_background(rng: np.random.Generator, height: int, width: int) -> np
     c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
     ramp = np.linspace(0, 1, width if rng.random() < 0.5 else height)
     ramp = ramp[None, :, None] if len(ramp) == width else ramp[:, None, None]
-    image = np.broadcast_to(c0 * (1 - ramp) + c1 * ramp, (height, width, 3)).astype(np.float32)
+    image = np.broadcast_to(c0 * (1 - ramp) + c1 * ramp, (height, width, 3)).astype(np.float32, order="C")
     texture = rng.integers(0, 4)
     if texture == 0:  # stripes at a random angle
         yy, xx = np.mgrid[0:height, 0:width]
         angle, period = rng.uniform(0, math.pi), rng.uniform(6, 30)
         wave = np.sin((xx * math.cos(angle) + yy * math.sin(angle)) * 2 * math.pi / period)
-        image += wave[..., None] * rng.uniform(10, 35)
+        image += wave[..., None] * rng.uniform(5, 25)
     elif texture == 1:  # checkerboard
         cell = int(rng.integers(8, 40))
         yy, xx = np.mgrid[0:height, 0:width]
-        image += (((yy // cell + xx // cell) % 2) * 2 - 1)[..., None] * rng.uniform(8, 30)
+        image += (((yy // cell + xx // cell) % 2) * 2 - 1)[..., None] * rng.uniform(5, 20)
     elif texture == 2:  # smooth blobs
         noise = rng.normal(0, 1, (max(2, height // 16), max(2, width // 16), 3)).astype(np.float32)
-        image += cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC) * rng.uniform(10, 30)
+        image += cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC) * rng.uniform(5, 20)
     image += rng.normal(0, rng.uniform(2, 10), image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)
 

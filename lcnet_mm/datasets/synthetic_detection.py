@@ -22,12 +22,12 @@ SPLIT_SEEDS = {'train': 0, 'val': 1, 'test': 2}
 MAX_OVERLAP = 0.35  # of the smaller box: objects overlap partly, never hide each other
 
 
-def render_detection_image(rng: np.random.Generator, image_size=(224, 352), object_size=(10, 120),
+def render_detection_image(rng: np.random.Generator, image_size=(224, 288), object_size=(10, 120),
                            objects_per_image=(1, 8)):
     """Return (BGR image, list of (class_index, polygon)) for one random scene."""
     height, width = (int(v) for v in rng.integers(image_size[0], image_size[1] + 1, 2))
     image = textured_background(rng, height, width)
-    for _ in range(int(rng.integers(2, 8))):
+    for _ in range(int(rng.integers(1, 6))):
         draw_distractor(image, rng)
 
     wanted = int(rng.integers(objects_per_image[0], objects_per_image[1] + 1))
@@ -36,7 +36,7 @@ def render_detection_image(rng: np.random.Generator, image_size=(224, 352), obje
         if len(objects) == wanted:
             break
         shape = int(rng.integers(len(SHAPES)))
-        size = math.exp(rng.uniform(math.log(object_size[0]), math.log(object_size[1])))
+        size = rng.uniform(object_size[0], object_size[1])
         size = min(size, min(height, width) - 4)
         center = rng.uniform([size / 2 + 1, size / 2 + 1], [width - size / 2 - 1, height - size / 2 - 1])
         polygon = shape_polygon(SHAPES[shape], center, size, rng.uniform(0, 2 * math.pi))
@@ -45,10 +45,10 @@ def render_detection_image(rng: np.random.Generator, image_size=(224, 352), obje
             continue
         x0, y0, x1, y1 = np.clip(box, 0, [width, height, width, height]).astype(int)
         local_mean = image[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).mean(0)
-        draw_polygon(image, polygon, random_color(rng, avoid=local_mean), rng)
+        draw_polygon(image, polygon, random_color(rng, avoid=local_mean, min_distance=120), rng)
         objects.append((shape, polygon))
         boxes.append(box)
-    for _ in range(int(rng.integers(0, 3))):  # a little clutter on top, as in real scenes
+    for _ in range(int(rng.integers(0, 2))):  # a little clutter on top, as in real scenes
         draw_distractor(image, rng)
     return image, objects
 
@@ -109,7 +109,7 @@ class SyntheticShapesCoco(CocoDataset):
                                              (160, 30, 200)])
 
     def __init__(self, split: str = 'train', num_images: int = 1000, seed: int = 0,
-                 image_size=(224, 352), object_size=(10, 120), objects_per_image=(1, 8),
+                 image_size=(224, 288), object_size=(10, 120), objects_per_image=(1, 8),
                  data_root: str = 'data/synthetic_shapes', **kwargs):
         if split not in SPLIT_SEEDS:
             raise ValueError(f'SyntheticShapesCoco split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
@@ -123,7 +123,7 @@ class SyntheticShapesCoco(CocoDataset):
         if object_size[1] > image_size[0] - 4:
             raise ValueError(f'SyntheticShapesCoco object_size max {object_size[1]} does not fit the '
                              f'smallest image side {image_size[0]}')
-        params = dict(version=1, split=split, num_images=num_images, seed=seed, image_size=image_size,
+        params = dict(version=3, split=split, num_images=num_images, seed=seed, image_size=image_size,
                       object_size=object_size, objects_per_image=objects_per_image)
         root = ensure_generated(Path(data_root) / split, params, generate_detection_split)
         kwargs.setdefault('ann_file', 'instances.json')

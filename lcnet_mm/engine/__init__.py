@@ -1,3 +1,4 @@
 from .train_time_hook import TrainTimeHook
+from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
-__all__ = ['TrainTimeHook']
+__all__ = ['TrainTimeHook', 'WeightsOnlyCheckpointHook']

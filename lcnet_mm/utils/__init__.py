@@ -1,3 +1,3 @@
-from .cli import build_runner_config, toolbox_of
+from .cli import add_checkpoint_safety, build_runner_config, toolbox_of
 
-__all__ = ['build_runner_config', 'toolbox_of']
+__all__ = ['add_checkpoint_safety', 'build_runner_config', 'toolbox_of']

@@ -32,3 +32,12 @@ def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dic
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
     return cfg
+
+
+def add_checkpoint_safety(cfg: Config) -> None:
+    """Make every checkpoint this training run writes loadable with ``torch.load(weights_only=True)``
+    (see :class:`lcnet_mm.engine.WeightsOnlyCheckpointHook`), for this project's configs and any other."""
+    hooks = cfg.setdefault('custom_hooks', [])
+    names = {str(hook.get('type')).split('.')[-1] for hook in hooks}
+    if 'WeightsOnlyCheckpointHook' not in names:
+        hooks.append(dict(type='lcnet_mm.WeightsOnlyCheckpointHook'))

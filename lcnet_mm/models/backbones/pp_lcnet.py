@@ -126,6 +126,13 @@ class PPLCNet(BaseModule):
                 outs.append(x)
         return tuple(outs)
 
+    def init_weights(self):
+        # mmcv's ConvModule re-initialises its own conv (Kaiming fan-out) after init_cfg has run, but only
+        # where it is a direct child: keep init_cfg authoritative for the stem as for every block.
+        if self.init_cfg:
+            self.stem.is_init = True
+        super().init_weights()
+
     def _freeze_stages(self):
         if self.frozen_stages < 0:
             return

@@ -59,6 +59,12 @@ class LCNetClsHead(ClsHead):
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(fc_channels, num_classes)
 
+    def init_weights(self):
+        # As in PPLCNet: stop ConvModule from overriding init_cfg for the head conv.
+        if self.init_cfg and self.head_conv is not None:
+            self.head_conv.is_init = True
+        super().init_weights()
+
     def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
         """The features the classifier sees: pooled (unless a neck already pooled), through the 1x1 conv."""
         x = feats[-1] if isinstance(feats, (list, tuple)) else feats

@@ -1,0 +1,8 @@
+# mmdet's ATSS (R-50, FPN, 1x COCO) with PP-LCNet x1.0 in place of ResNet-50.
+# For ImageNet weights add init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
+_base_ = 'mmdet::atss/atss_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(_delete_=True, type='PPLCNet', scale=1.0, out_indices=(2, 3, 4)),
+    neck=dict(in_channels=[128, 256, 512], start_level=0))

@@ -1,0 +1,13 @@
+# mmdet's FCOS (R-50 caffe, GN head, 1x COCO) with PP-LCNet x1.0 in place of ResNet-50.
+# Only the backbone, the neck's inputs and the input normalisation change.
+# For ImageNet weights add to the backbone:
+#   init_cfg=dict(type='Pretrained', checkpoint='PATH/TO/converted.pth', prefix='backbone.')
+_base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
+custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    # PP-LCNet is trained on RGB with ImageNet mean/std, not caffe-style BGR.
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    backbone=dict(_delete_=True, type='PPLCNet', scale=1.0, out_indices=(2, 3, 4)),
+    # Strides 8/16/32 with 128/256/512 channels; P6/P7 come from extra convs as before.
+    neck=dict(in_channels=[128, 256, 512], start_level=0))

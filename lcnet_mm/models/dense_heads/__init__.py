@@ -1,0 +1,3 @@
+from .ssd_head_compat import SSDHeadCompat
+
+__all__ = ['SSDHeadCompat']

@@ -1,0 +1,72 @@
+"""Every detection config of the project builds, trains one step and predicts on the embedded data."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+
+ROOT = Path(__file__).resolve().parents[1]
+DETECTION_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'mmdet').glob('*.py')) + [
+    'configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py'
+]
+SMALL_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(320, 320), keep_ratio=True),
+    dict(type='PackDetInputs'),
+]
+
+
+@pytest.fixture(scope='module')
+def small_batch(tmp_path_factory):
+    init_default_scope('mmdet')
+    from mmdet.registry import DATASETS
+    dataset = DATASETS.build(
+        dict(type='SyntheticShapesCoco', data_root=str(tmp_path_factory.mktemp('data')), split='train',
+             num_images=2, pipeline=SMALL_PIPELINE))
+    return pseudo_collate([dataset[0], dataset[1]])
+
+
+def build_detector(config):
+    cfg = Config.fromfile(str(ROOT / config))
+    init_default_scope(cfg.default_scope)
+    from mmdet.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return cfg, model
+
+
+def test_all_swap_configs_are_covered():
+    names = {Path(c).name.split('_')[0] for c in DETECTION_CONFIGS}
+    assert {'fcos', 'retinanet', 'atss', 'gfl', 'faster-rcnn', 'ssdlite'} <= names
+
+
+@pytest.mark.parametrize('config', DETECTION_CONFIGS)
+def test_config_trains_one_step_and_predicts(config, small_batch):
+    cfg, model = build_detector(config)
+    backbone = model.backbone
+    if type(backbone).__name__ == 'PPLCNet' and hasattr(model.neck, 'in_channels'):
+        assert list(model.neck.in_channels) == list(backbone.out_channels)
+    model.train()
+    optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9))
+    before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+    losses = model.train_step(small_batch, optim_wrapper)
+    assert losses and all(torch.isfinite(v).all() for v in losses.values()), losses
+    changed = [k for k, v in model.state_dict().items() if k in before and not torch.equal(before[k], v)]
+    assert any(k.startswith('backbone.') for k in changed), 'the backbone did not train'
+
+    model.eval()
+    with torch.no_grad():
+        predictions = model.test_step(small_batch)
+    num_classes = cfg.model.get('bbox_head', cfg.model.get('roi_head', {}).get('bbox_head', {})).get('num_classes')
+    assert len(predictions) == 2
+    for prediction in predictions:
+        instances = prediction.pred_instances
+        n = len(instances)
+        assert instances.bboxes.shape == (n, 4) and instances.scores.shape == (n, )
+        assert torch.isfinite(instances.bboxes).all()
+        assert ((instances.scores >= 0) & (instances.scores <= 1)).all()
+        assert ((instances.labels >= 0) & (instances.labels < num_classes)).all()
