@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTION_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'mmdet').glob('*.py')) + [
-    'configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py'
+    'configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py', 'configs/lcnet_fcos_coco.py'
 ]
 SMALL_PIPELINE = [
     dict(type='LoadImageFromFile'),

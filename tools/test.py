@@ -7,33 +7,24 @@ config: top-1/top-5), with mmdet's command line.
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import build_runner_config, toolbox_of
+from lcnet_mm.utils import add_runner_arguments, build_runner_config, parse_runner_arguments, toolbox_of
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a checkpoint')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
+    add_runner_arguments(parser, work_dir_help='the directory to save the evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show', action='store_true', help='show prediction results in a window')
     parser.add_argument(
         '--show-dir', help='directory where images with predictions drawn are saved '
         '(relative to WORK_DIR/TIMESTAMP, as in mmdet, unless absolute)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. test_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args = parse_runner_arguments(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out!r}')
     if not os.path.isfile(args.checkpoint):

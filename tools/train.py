@@ -4,35 +4,24 @@
                           [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import add_checkpoint_safety, build_runner_config
+from lcnet_mm.utils import add_checkpoint_safety, add_runner_arguments, build_runner_config, parse_runner_arguments
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector or a classifier')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_runner_arguments(parser, work_dir_help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size (auto_scale_lr in the config)')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from CKPT, or without a value from the latest checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=3 "model.backbone.scale=0.75"')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_arguments(parser, argv)
 
 
 def main(argv=None):

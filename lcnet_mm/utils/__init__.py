@@ -1,3 +1,5 @@
-from .cli import add_checkpoint_safety, build_runner_config, toolbox_of
+from .cli import (add_checkpoint_safety, add_runner_arguments, build_runner_config, parse_runner_arguments,
+                  toolbox_of)
 
-__all__ = ['add_checkpoint_safety', 'build_runner_config', 'toolbox_of']
+__all__ = ['add_checkpoint_safety', 'add_runner_arguments', 'build_runner_config', 'parse_runner_arguments',
+           'toolbox_of']

@@ -1,8 +1,10 @@
 """What ``tools/train.py`` and ``tools/test.py`` share: loading a config with mmdet-style command-line
 overrides, for mmdet and mmpretrain configs alike (the toolbox is chosen by ``default_scope``)."""
+import argparse
+import os
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 TOOLBOXES = ('mmdet', 'mmpretrain')
 
@@ -14,6 +16,23 @@ def toolbox_of(cfg: Config) -> str:
         raise ValueError(f'config default_scope is {scope!r}; lcnet-mm tools run configs whose '
                          f'default_scope is one of {TOOLBOXES}')
     return scope
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser, work_dir_help: str) -> None:
+    """The options train.py and test.py share, spelled as in mmdet's tools."""
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=3 "model.backbone.scale=0.75"')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_arguments(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))  # torch.distributed.launch style
+    return args
 
 
 def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dict = None,
