@@ -19,8 +19,14 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='lcnet_mm', locations=['lc
 # Toolbox -> registry -> which of our modules make sense there. The head is an mmpretrain ClsHead and
 # the detection data set an mmdet CocoDataset, so each goes only where it can be used.
 _TOOLBOX_MODULES = {
-    'mmdet': dict(MODELS=('PPLCNet', 'SSDHeadCompat'), DATASETS=('SyntheticShapesCoco', ), HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook')),
-    'mmpretrain': dict(MODELS=('PPLCNet', 'LCNetClsHead'), HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook')),
+    'mmdet': dict(
+        MODELS=('PPLCNet', 'SSDHeadCompat'),
+        DATASETS=('SyntheticShapesCoco', ),
+        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook')),
+    'mmpretrain': dict(
+        MODELS=('PPLCNet', 'LCNetClsHead'),
+        DATASETS=('SyntheticShapesClassification', ),
+        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook')),
 }
 _OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS)
 

@@ -42,12 +42,11 @@ def enable_visualization(cfg, toolbox: str, show: bool, show_dir: str, wait_time
         hook.wait_time = wait_time
         if show_dir:
             hook.test_out_dir = show_dir
-    else:  # mmpretrain VisualizationHook
+    else:  # mmpretrain VisualizationHook: every sample (its default draws one in 5000)
         hook.enable = True
+        hook.interval = 1
         hook.show = show
         hook.wait_time = wait_time
-        if show_dir:
-            hook.out_dir = show_dir
 
 
 def main(argv=None):
@@ -59,12 +58,17 @@ def main(argv=None):
         enable_visualization(cfg, toolbox, args.show, args.show_dir, args.wait_time)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.show_dir and toolbox == 'mmpretrain':
+        # Same place as mmdet's DetVisualizationHook puts them: WORK_DIR/TIMESTAMP/SHOW_DIR.
+        for hook in runner.hooks:
+            if type(hook).__name__ == 'VisualizationHook':
+                hook.out_dir = os.path.join(runner.work_dir, runner.timestamp, args.show_dir)
     if args.out:
         if toolbox == 'mmdet':
             from mmdet.evaluation import DumpDetResults
             runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
         else:
-            from mmpretrain.evaluation import DumpResults
+            from mmengine.evaluator import DumpResults
             runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     return runner.test()
 

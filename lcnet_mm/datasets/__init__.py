@@ -1,3 +1,4 @@
+from .synthetic_classification import SyntheticShapesClassification
 from .synthetic_detection import SyntheticShapesCoco
 
-__all__ = ['SyntheticShapesCoco']
+__all__ = ['SyntheticShapesCoco', 'SyntheticShapesClassification']

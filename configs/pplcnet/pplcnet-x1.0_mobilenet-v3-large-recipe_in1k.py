@@ -1,0 +1,9 @@
+# mmpretrain's own MobileNetV3-large ImageNet config with PP-LCNet x1.0 in place of MobileNetV3: only the
+# backbone and the head change (the GlobalAveragePooling neck stays; LCNetClsHead takes pooled features).
+# This is how to put PP-LCNet into a classification config you already have.
+_base_ = 'mmpretrain::mobilenet_v3/mobilenet-v3-large_8xb128_in1k.py'
+custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(_delete_=True, type='PPLCNet', scale=1.0),
+    head=dict(_delete_=True, type='LCNetClsHead', num_classes=1000, in_channels=512, topk=(1, 5)))

@@ -1,0 +1,6 @@
+# PP-LCNet x2.0 on ImageNet-1k, PaddleClas recipe (see ../_base_/pplcnet_8xb256_in1k.py).
+# Published top-1 (PaddleClas, 360 epochs): 75.18%.
+_base_ = '../_base_/pplcnet_8xb256_in1k.py'
+
+model = dict(backbone=dict(scale=2.0), head=dict(in_channels=1024))
+optim_wrapper = dict(optimizer=dict(weight_decay=4e-5))
