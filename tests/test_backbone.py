@@ -51,7 +51,8 @@ def test_classifier_params_match_published(scale, mmpretrain_scope):
     # Paddle's published counts include BN running mean/variance: in Paddle they are (non-trainable)
     # parameters, in torch buffers. Without them every width is 0.001-0.022 M lower.
     trainable = sum(p.numel() for p in model.parameters())
-    bn_statistics = sum(b.numel() for name, b in model.named_buffers() if name.endswith(('running_mean', 'running_var')))
+    bn_statistics = sum(b.numel() for name, b in model.named_buffers()
+                        if name.endswith(('running_mean', 'running_var')))
     count = (trainable + bn_statistics) / 1e6
     assert abs(count - params_m) <= 0.01, f'x{scale}: {count:.4f} M params, published {params_m} M'
 
