@@ -1,0 +1,106 @@
+"""Turn a PP-LCNet weight file of another implementation into an lcnet-mm checkpoint.
+
+The result is ``{'state_dict': {'backbone.*': ..., 'head.*': ...}, 'meta': {...}}``: ``load_from`` for a
+classification config, or ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` for a
+detection backbone. Everything is checked against the model lcnet-mm builds for the detected width.
+"""
+from pathlib import Path
+from typing import Dict, Tuple
+
+import torch
+
+from lcnet_mm.models.backbones.pp_lcnet import PPLCNet
+from lcnet_mm.models.layers import make_divisible
+from .paddle_lcnet import paddle_to_lcnet_mm
+from .safe_loading import load_weight_file
+from .timm_lcnet import timm_to_lcnet_mm
+
+FORMATS = {
+    'timm': ('conv_stem.weight', timm_to_lcnet_mm),
+    'paddle': ('conv1.conv.weight', paddle_to_lcnet_mm),
+    'lcnet_mm': ('backbone.stem.conv.weight', dict),
+}
+
+
+def _unwrap(content, source: str) -> Dict:
+    if not isinstance(content, dict):
+        raise ValueError(f'{source}: expected a dict of tensors, got {type(content).__name__}')
+    for wrapper in ('state_dict', 'model', 'state_dict_ema'):
+        if isinstance(content.get(wrapper), dict):
+            return content[wrapper]
+    return content
+
+
+def detect_format(state_dict: Dict, source: str) -> str:
+    for name, (marker, _) in FORMATS.items():
+        if marker in state_dict:
+            return name
+    sample = sorted(state_dict)[:5]
+    raise ValueError(f'{source}: not a PP-LCNet state dict of a known layout (keys start {sample}); expected '
+                     f'timm (conv_stem.*), PaddleClas (conv1.conv.*) or lcnet-mm (backbone.stem.*) keys')
+
+
+def detect_scale(state_dict: Dict, source: str) -> float:
+    """The published width whose stem and last-stage channels match the converted weights."""
+    stem = state_dict['backbone.stem.conv.weight'].shape[0]
+    last_key = max((k for k in state_dict if k.endswith('pointwise_conv.conv.weight')),
+                   key=lambda k: tuple(int(p) for p in k.split('.')[2:4]))
+    last = state_dict[last_key].shape[0]
+    for scale in PPLCNet.published_scales:
+        if make_divisible(16 * scale) == stem and make_divisible(512 * scale) == last:
+            return scale
+    raise ValueError(f'{source}: stem width {stem} and last-stage width {last} match no published PP-LCNet '
+                     f'width {PPLCNet.published_scales}')
+
+
+def expected_shapes(scale: float, state_dict: Dict) -> Dict[str, torch.Size]:
+    """Shapes of the lcnet-mm classifier that the weights describe (backbone, and head if present)."""
+    shapes = {f'backbone.{k}': v.shape for k, v in PPLCNet(scale=scale).state_dict().items()}
+    if 'head.fc.weight' in state_dict:
+        from lcnet_mm.models.heads import LCNetClsHead
+        head = LCNetClsHead(
+            num_classes=state_dict['head.fc.weight'].shape[0], in_channels=make_divisible(512 * scale),
+            with_head_conv='head.head_conv.conv.weight' in state_dict,
+            head_conv_bias='head.head_conv.conv.bias' in state_dict)
+        shapes.update({f'head.{k}': v.shape for k, v in head.state_dict().items()})
+    return shapes
+
+
+def check_state_dict(state_dict: Dict, shapes: Dict[str, torch.Size], source: str, what: str):
+    missing = sorted(set(shapes) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(shapes))
+    mismatched = [f'{k}: file {tuple(state_dict[k].shape)} vs expected {tuple(shapes[k])}'
+                  for k in sorted(set(shapes) & set(state_dict)) if state_dict[k].shape != shapes[k]]
+    problems = []
+    if missing:
+        problems.append(f'missing keys {missing[:8]}{" ..." if len(missing) > 8 else ""}')
+    if unexpected:
+        problems.append(f'unexpected keys {unexpected[:8]}{" ..." if len(unexpected) > 8 else ""}')
+    if mismatched:
+        problems.append(f'shape mismatches {mismatched[:8]}{" ..." if len(mismatched) > 8 else ""}')
+    if problems:
+        raise ValueError(f'{source} does not fit {what}: ' + '; '.join(problems))
+
+
+def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
+    """Load ``src`` safely, convert it, check it; returns ``(checkpoint, info)``."""
+    source = str(src)
+    content, kind = load_weight_file(src)
+    state_dict = _unwrap(content, source)
+    layout = detect_format(state_dict, source)
+    converted = FORMATS[layout][1](state_dict)
+    scale = detect_scale(converted, source)
+    check_state_dict(converted, expected_shapes(scale, converted), source, f'PP-LCNet x{scale}')
+    info = dict(source=Path(source).name, file_kind=kind, layout=layout, scale=scale,
+                num_classes=converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None,
+                backbone_only=backbone_only)
+    if backbone_only:
+        converted = {k: v for k, v in converted.items() if k.startswith('backbone.')}
+    return dict(state_dict=converted, meta=dict(lcnet_mm_conversion=info)), info
+
+
+def check_against_model(state_dict: Dict, model, source: str, what: str):
+    """Raise if the converted backbone does not fit ``model``'s backbone (e.g. another width)."""
+    shapes = {f'backbone.{k}': v.shape for k, v in model.backbone.state_dict().items()}
+    backbone = {k: v for k, v in state_dict.items() if k.startswith('backbone.')}
+    check_state_dict(backbone, shapes, source, what)

@@ -1,0 +1,91 @@
+"""Read weight files without running code from them.
+
+Every weight file that comes from elsewhere goes through :func:`load_weight_file`:
+- torch files (``.pth``/``.pt``, zip format) through ``torch.load(weights_only=True)``;
+- ``.safetensors`` through safetensors (no pickle at all);
+- Paddle ``.pdparams`` (a pickle of numpy arrays) through :class:`NumpyOnlyUnpickler`, which admits only the
+  globals a dict of numpy arrays needs and refuses everything else before it can be called.
+"""
+import io
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Dict, Tuple
+
+import numpy as np
+import torch
+
+
+class UnsafeWeightFileError(pickle.UnpicklingError):
+    """A weight file asked to load something other than plain arrays."""
+
+
+class NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, numbers, strings and numpy arrays, nothing else."""
+
+    ALLOWED = {
+        ('numpy', 'ndarray'),
+        ('numpy', 'dtype'),
+        ('numpy._core.multiarray', '_reconstruct'),  # numpy >= 2
+        ('numpy.core.multiarray', '_reconstruct'),  # files written with numpy 1.x
+    }
+
+    def __init__(self, file, source: str):
+        super().__init__(file)
+        self.source = source
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise UnsafeWeightFileError(
+                f'{self.source}: refused to load the global {module}.{name}; a .pdparams file may only hold '
+                f'numpy arrays (allowed: {sorted(".".join(a) for a in self.ALLOWED)}). The file is not '
+                'a plain weight file: do not load it with pickle.')
+        return super().find_class(module, name)
+
+
+def _is_safetensors(head: bytes) -> bool:
+    # 8-byte little-endian header length, then a JSON header.
+    return len(head) > 9 and head[8:9] == b'{'
+
+
+def load_weight_file(path) -> Tuple[Dict, str]:
+    """Load a weight file safely; returns ``(content, kind)`` with kind 'torch', 'safetensors' or 'pickle'.
+
+    Raises:
+        FileNotFoundError, ValueError (unknown format, truncated or corrupt file, naming the file),
+        UnsafeWeightFileError (a pickle that would run code).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'weight file {str(path)!r} does not exist')
+    head = path.open('rb').read(16)
+    try:
+        if head.startswith(b'PK\x03\x04') or zipfile.is_zipfile(path):
+            return torch.load(path, map_location='cpu', weights_only=True), 'torch'
+        if path.suffix == '.safetensors' or _is_safetensors(head):
+            from safetensors.torch import load_file
+            return load_file(str(path)), 'safetensors'
+        if head.startswith(b'\x80'):  # a pickle (protocol >= 2): Paddle's .pdparams
+            with path.open('rb') as f:
+                return NumpyOnlyUnpickler(io.BufferedReader(f), str(path)).load(), 'pickle'
+    except UnsafeWeightFileError:
+        raise
+    except pickle.UnpicklingError as error:
+        if 'Weights only load failed' in str(error):
+            raise UnsafeWeightFileError(
+                f'{path}: torch.load(weights_only=True) refused it, so it holds more than tensors '
+                f'({str(error).splitlines()[-1][:300]}). Not loaded.') from None
+        raise ValueError(f'{path}: cannot read it as a weight file (truncated or corrupt?): {error}') from None
+    except (EOFError, RuntimeError, OSError, ValueError) as error:
+        raise ValueError(f'{path}: cannot read it as a weight file (truncated or corrupt?): '
+                         f'{type(error).__name__}: {str(error)[:300]}') from None
+    raise ValueError(f'{path}: unknown weight file format (first bytes {head[:8]!r}); expected a torch '
+                     '.pth (zip), a .safetensors file or a Paddle .pdparams pickle')
+
+
+def to_tensor(value) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    raise TypeError(f'expected an array, got {type(value).__name__}')
