@@ -36,17 +36,15 @@ def enable_visualization(cfg, toolbox: str, show: bool, show_dir: str, wait_time
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise ValueError('--show/--show-dir need default_hooks.visualization in the config')
+    hook.show = show
+    hook.wait_time = wait_time
     if toolbox == 'mmdet':  # DetVisualizationHook
         hook.draw = True
-        hook.show = show
-        hook.wait_time = wait_time
         if show_dir:
             hook.test_out_dir = show_dir
     else:  # mmpretrain VisualizationHook: every sample (its default draws one in 5000)
         hook.enable = True
         hook.interval = 1
-        hook.show = show
-        hook.wait_time = wait_time
 
 
 def main(argv=None):
