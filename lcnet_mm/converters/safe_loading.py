@@ -48,7 +48,7 @@ def _is_safetensors(head: bytes) -> bool:
     return len(head) > 9 and head[8:9] == b'{'
 
 
-def load_weight_file(path) -> Tuple[Dict, str]:
+def load_weight_file(path, map_location='cpu') -> Tuple[Dict, str]:
     """Load a weight file safely; returns ``(content, kind)`` with kind 'torch', 'safetensors' or 'pickle'.
 
     Raises:
@@ -61,13 +61,15 @@ def load_weight_file(path) -> Tuple[Dict, str]:
     head = path.open('rb').read(16)
     try:
         if head.startswith(b'PK\x03\x04') or zipfile.is_zipfile(path):
-            return torch.load(path, map_location='cpu', weights_only=True), 'torch'
+            return torch.load(path, map_location=map_location, weights_only=True), 'torch'
         if path.suffix == '.safetensors' or _is_safetensors(head):
             from safetensors.torch import load_file
-            return load_file(str(path)), 'safetensors'
-        if head.startswith(b'\x80'):  # a pickle (protocol >= 2): Paddle's .pdparams
+            return load_file(str(path), device=str(map_location or 'cpu')), 'safetensors'
+        if path.suffix == '.pdparams':  # Paddle: a pickle of numpy arrays
             with path.open('rb') as f:
                 return NumpyOnlyUnpickler(io.BufferedReader(f), str(path)).load(), 'pickle'
+        if head.startswith(b'\x80'):  # a legacy (pre-zip) torch file is a pickle too
+            return torch.load(path, map_location=map_location, weights_only=True), 'torch'
     except UnsafeWeightFileError:
         raise
     except pickle.UnpicklingError as error:
