@@ -60,5 +60,7 @@ auto_scale_lr = dict(base_batch_size=64)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'))
-custom_hooks = [dict(type='TrainTimeHook')]
+# SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
+# that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
+custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]
 randomness = dict(seed=0)

@@ -116,5 +116,7 @@ auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'))
-custom_hooks = [dict(type='TrainTimeHook')]
+# SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
+# that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
+custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]
 randomness = dict(seed=0)

@@ -8,7 +8,8 @@ import argparse
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import add_checkpoint_safety, add_runner_arguments, build_runner_config, parse_runner_arguments
+from lcnet_mm.utils import (add_checkpoint_safety, add_runner_arguments, build_runner_config, parse_runner_arguments,
+                            prepare_distributed)
 
 
 def parse_args(argv=None):
@@ -28,6 +29,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_runner_config(args.config, args.work_dir, args.cfg_options, args.launcher)
     add_checkpoint_safety(cfg)
+    prepare_distributed(cfg)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')

@@ -53,6 +53,23 @@ def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dic
     return cfg
 
 
+def prepare_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` work on machines without CUDA; change nothing where CUDA exists.
+
+    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` and its default DDP wrapper passes
+    ``device_ids=[rank]``; both fail on a CPU. So without CUDA the gloo process group is started here
+    (the Runner then skips ``init_dist``) and the model is wrapped without device ids.
+    """
+    import torch
+    import torch.distributed as dist
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')  # env:// set by torchrun / tools/dist_train.sh
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    cfg.setdefault('env_cfg', dict()).setdefault('dist_cfg', dict())['backend'] = 'gloo'
+
+
 def add_checkpoint_safety(cfg: Config) -> None:
     """Make every checkpoint this training run writes loadable with ``torch.load(weights_only=True)``
     (see :class:`lcnet_mm.engine.WeightsOnlyCheckpointHook`), for this project's configs and any other."""
