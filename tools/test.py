@@ -10,7 +10,8 @@ import os
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import add_runner_arguments, build_runner_config, parse_runner_arguments, toolbox_of
+from lcnet_mm.utils import (add_runner_arguments, build_runner_config, check_backbone_channels, parse_runner_arguments,
+                            toolbox_of)
 
 
 def parse_args(argv=None):
@@ -56,6 +57,7 @@ def main(argv=None):
         enable_visualization(cfg, toolbox, args.show, args.show_dir, args.wait_time)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    check_backbone_channels(getattr(runner.model, 'module', runner.model))
     if args.show_dir and toolbox == 'mmpretrain':
         # Same place as mmdet's DetVisualizationHook puts them: WORK_DIR/TIMESTAMP/SHOW_DIR.
         for hook in runner.hooks:

@@ -8,8 +8,8 @@ import argparse
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import (add_checkpoint_safety, add_runner_arguments, build_runner_config, parse_runner_arguments,
-                            prepare_distributed)
+from lcnet_mm.utils import (add_checkpoint_safety, add_runner_arguments, build_runner_config, check_backbone_channels,
+                            parse_runner_arguments, prepare_distributed)
 
 
 def parse_args(argv=None):
@@ -51,6 +51,7 @@ def main(argv=None):
         cfg.load_from = args.resume
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    check_backbone_channels(getattr(runner.model, 'module', runner.model))
     runner.train()
 
 
