@@ -41,7 +41,8 @@ def test_two_cpu_processes_train_identically(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(tmp_path), PORT='29533', OMP_NUM_THREADS='1')
     proc = subprocess.run(
         ['bash', str(ROOT / 'tools/dist_train.sh'), str(config), '2', '--work-dir', str(work), '--cfg-options',
-         'train_dataloader.dataset.num_images=16', 'val_dataloader.dataset.num_images=4', 'train_dataloader.batch_size=2',
+         'train_dataloader.dataset.num_images=16', 'val_dataloader.dataset.num_images=4',
+         'train_dataloader.batch_size=2',
          'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
          'val_dataloader.persistent_workers=False', 'val_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
          'model.backbone.scale=0.5', 'model.neck.in_channels=[64,128,256]'],
