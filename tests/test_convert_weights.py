@@ -1,5 +1,4 @@
 """tools/convert_weights.py and lcnet_mm.converters: parity with timm and PaddleClas, safe loading, errors."""
-import os
 import pickle
 import re
 import subprocess
@@ -16,6 +15,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from safetensors.torch import save_file
 
+from conftest import RunsACommand
 from lcnet_mm.converters import UnsafeWeightFileError, convert_weights
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
 from test_timm_parity import TIMM_SCALES, lcnet_mm_classifier, randomize_batch_norm
@@ -145,14 +145,6 @@ def test_paddle_file_converts_tensor_by_tensor_and_reproduces_paddle_logits(tmp_
 
 
 # ---- safety -----------------------------------------------------------------------------------------
-class RunsACommand:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
-
-
 def test_crafted_pdparams_is_refused_without_running_it(tmp_path):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pdparams'

@@ -1,5 +1,4 @@
 """Every path that reads a checkpoint refuses a crafted pickle without running it."""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,17 +9,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
+from conftest import RunsACommand
 from lcnet_mm.converters import UnsafeWeightFileError
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class RunsACommand:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
 
 
 @pytest.fixture
