@@ -22,9 +22,11 @@ PUBLISHED_TOP1 = {0.25: 51.86, 0.35: 58.09, 0.5: 63.14, 0.75: 68.18, 1.0: 71.32,
 
 @pytest.fixture(scope='module')
 def small_dataset(tmp_path_factory):
-    return SyntheticShapesClassification(
-        data_root=str(tmp_path_factory.mktemp('cls')), split='train', num_images=10,
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # whatever scope an earlier test left
+        return SyntheticShapesClassification(
+            data_root=str(tmp_path_factory.mktemp('cls')), split='train', num_images=10,
+            pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_config_trains_one_step_and_predicts(config, small_batch):
         assert 0 <= int(prediction.pred_label) < num_classes
 
 
-def test_embedded_set_is_balanced_deterministic_and_untrained_model_is_near_chance(tmp_path):
+def test_embedded_set_is_balanced_deterministic_and_untrained_model_is_near_chance(tmp_path, mmpretrain_scope):
     pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
     dataset = SyntheticShapesClassification(data_root=str(tmp_path / 'a'), split='val', num_images=100,
                                             pipeline=pipeline)
