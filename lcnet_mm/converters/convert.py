@@ -5,7 +5,7 @@ classification config, or ``init_cfg=dict(type='Pretrained', checkpoint=..., pre
 detection backbone. Everything is checked against the model lcnet-mm builds for the detected width.
 """
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 
@@ -66,11 +66,17 @@ def expected_shapes(scale: float, state_dict: Dict) -> Dict[str, torch.Size]:
     return shapes
 
 
+def shape_mismatches(state_dict: Dict, shapes: Dict, ours: str = 'file', theirs: str = 'expected') -> List[str]:
+    """``'key: file (a, b) vs expected (c, d)'`` for every key of both whose shapes differ, in file order."""
+    return [f'{key}: {ours} {tuple(value.shape)} vs {theirs} {tuple(shapes[key])}'
+            for key, value in state_dict.items()
+            if key in shapes and hasattr(value, 'shape') and tuple(value.shape) != tuple(shapes[key])]
+
+
 def check_state_dict(state_dict: Dict, shapes: Dict[str, torch.Size], source: str, what: str):
     missing = sorted(set(shapes) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(shapes))
-    mismatched = [f'{k}: file {tuple(state_dict[k].shape)} vs expected {tuple(shapes[k])}'
-                  for k in sorted(set(shapes) & set(state_dict)) if state_dict[k].shape != shapes[k]]
+    mismatched = shape_mismatches(state_dict, shapes)
     problems = []
     if missing:
         problems.append(f'missing keys {missing[:8]}{" ..." if len(missing) > 8 else ""}')

@@ -14,6 +14,7 @@ import os.path as osp
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from lcnet_mm.converters.convert import shape_mismatches
 from lcnet_mm.converters.safe_loading import load_weight_file
 
 _last_file = None  # the file whose weights the next load_state_dict receives, for error messages
@@ -34,10 +35,8 @@ def load_state_dict_refusing_shape_mismatches(module, state_dict, strict=False, 
     """mmengine's non-strict loading only *warns* when a tensor has another shape than the model's, so a
     checkpoint of another width loads half-way and trains on silently. Missing or extra keys stay
     warnings (a detector's Pretrained backbone legitimately lacks the head), shape mismatches are errors."""
-    own = module.state_dict()
-    mismatched = [f'{key}: checkpoint {tuple(value.shape)} vs model {tuple(own[key].shape)}'
-                  for key, value in state_dict.items()
-                  if key in own and hasattr(value, 'shape') and tuple(value.shape) != tuple(own[key].shape)]
+    own = {key: value.shape for key, value in module.state_dict().items()}
+    mismatched = shape_mismatches(state_dict, own, ours='checkpoint', theirs='model')
     if mismatched:
         raise ValueError(f'{_last_file or "checkpoint"} does not fit the model ({type(module).__name__}): '
                          f'{len(mismatched)} tensors have other shapes, e.g. {mismatched[:4]}. A checkpoint of '
