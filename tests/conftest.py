@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -27,3 +30,12 @@ class RunsACommand:
     def __reduce__(self):
         import os
         return (os.system, (f'touch {self.marker}', ))
+
+
+def load_tool(name: str):
+    """Import tools/<name>.py as a module, to call its main(argv) in-process."""
+    path = Path(__file__).resolve().parents[1] / 'tools' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(f'tools_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

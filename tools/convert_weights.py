@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from lcnet_mm.converters import UnsafeWeightFileError, check_against_model, convert_weights
+from lcnet_mm.utils import build_model_from_config
 
 
 def parse_args(argv=None):
@@ -27,27 +28,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def build_model(config_path: str):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    from lcnet_mm.utils import toolbox_of
-    cfg = Config.fromfile(config_path)
-    scope = toolbox_of(cfg)
-    init_default_scope(scope)
-    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    model_cfg = cfg.model
-    model_cfg.backbone.pop('init_cfg', None)  # only the architecture is needed
-    return registry.build(model_cfg)
-
-
 def main(argv=None):
     args = parse_args(argv)
     checkpoint, info = convert_weights(args.src, backbone_only=args.backbone_only)
     print(f'{args.src}: {info["layout"]} PP-LCNet x{info["scale"]} ({info["file_kind"]} file'
           + (f', {info["num_classes"]} classes' if info['num_classes'] else '') + ')')
     if args.config:
-        model = build_model(args.config)
+        model, _ = build_model_from_config(args.config)
         what = f'the backbone of {args.config} (PP-LCNet x{getattr(model.backbone, "scale", "?")})'
         check_against_model(checkpoint['state_dict'], model, f'{args.src} (PP-LCNet x{info["scale"]})', what)
         print(f'fits the backbone of {args.config}')

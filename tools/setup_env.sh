@@ -29,7 +29,7 @@ pin() {  # pin NAME -> version from pins.txt
 # there is nothing to do.
 stamp=$(cat "$PINS" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 stamp_file="$VENV/.lcnet-mm-setup"
-import_check='import mmcv, mmcv.ops, mmdet.models, mmpretrain.models, lcnet_mm; mmcv.ops.nms'
+import_check='import mmcv, mmcv.ops, mmdet.models, mmpretrain.models, lcnet_mm, onnxruntime, openvino; mmcv.ops.nms'
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
         && "$VENV/bin/python" -c "$import_check" 2>/dev/null; then
     say "environment in .venv is up to date (pins $stamp)"
@@ -90,7 +90,7 @@ find_wheel() { ls "$wheel_dir"/mmcv-"$MMCV"-*.whl 2>/dev/null | head -n 1; }
 mmcv_wheel=$(find_wheel)
 [ -n "$mmcv_wheel" ] || die "no mmcv wheel in $wheel_dir after the build"
 
-say "installing mmcv (cached wheel), mmengine, mmdet, mmpretrain and lcnet-mm[test]"
+say "installing mmcv (cached wheel), mmengine, mmdet, mmpretrain and lcnet-mm[test] (+ onnx, onnxruntime, openvino)"
 pip_install "$mmcv_wheel" mmengine mmdet mmpretrain opencv-python
 pip_install --no-build-isolation -e "$ROOT[test]"
 # Later installs may have moved setuptools; keep the pinned one that still has pkg_resources.

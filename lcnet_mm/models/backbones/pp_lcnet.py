@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable, make_divisible
+from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_norm_into_conv, make_divisible
 
 # The whole network: one row per depthwise-separable block, one list per stage.
 # Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
@@ -60,6 +60,8 @@ class PPLCNet(BaseModule):
         conv_cfg, norm_cfg, act_cfg (dict): Layer configs for every conv of the network.
         norm_eval (bool): Keep norm layers in eval mode while training (freezes their statistics).
         with_cp (bool): Gradient checkpointing in every block.
+        deploy (bool): Build the inference form, every BN already folded into its conv, to load a
+            checkpoint written after :meth:`switch_to_deploy` (``tools/switch_to_deploy.py``).
         init_cfg (dict | list[dict]): PaddleClas's initialisation by default: Kaiming-normal (fan-in)
             convs, norm weight 1 and bias 0.
     """
@@ -80,6 +82,7 @@ class PPLCNet(BaseModule):
                  act_cfg: dict = dict(type='HSwish'),
                  norm_eval: bool = False,
                  with_cp: bool = False,
+                 deploy: bool = False,
                  init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
                            dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']))):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
@@ -89,13 +92,15 @@ class PPLCNet(BaseModule):
         self.out_indices = _check_out_indices(out_indices, num_stages)
         self.frozen_stages = _check_frozen_stages(frozen_stages, num_stages)
         self.norm_eval = norm_eval
+        self.deploy = deploy
 
         def width(channels):
             return make_divisible(channels * self.scale)
 
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         channels = width(stem_channels)
-        self.stem = ConvModule(in_channels, channels, 3, stride=2, padding=1, **layer_cfg)
+        self.stem = ConvModule(in_channels, channels, 3, stride=2, padding=1, conv_cfg=conv_cfg, act_cfg=act_cfg,
+                               **deploy_layer_cfg(deploy, norm_cfg))
         self.stages = nn.ModuleList()
         self.stage_channels = []
         for stage_table in self.arch:
@@ -109,6 +114,7 @@ class PPLCNet(BaseModule):
                         stride,
                         se_cfg=se_cfg if use_se else None,
                         with_cp=with_cp,
+                        deploy=deploy,
                         **layer_cfg))
                 channels = width(out_channels)
             self.stages.append(nn.Sequential(*blocks))
@@ -125,6 +131,34 @@ class PPLCNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+    def switch_to_deploy(self):
+        """Fold every BN into the conv before it, in place, for inference. The model then computes the same
+        outputs as this one in eval mode (up to float rounding), has the state dict of
+        ``PPLCNet(..., deploy=True)``, and can no longer be trained as before (no BN)."""
+        if self.deploy:
+            return self
+        fold_norm_into_conv(self.stem)
+        for stage in self.stages:
+            for block in stage:
+                block.switch_to_deploy()
+        self.deploy = True
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Loading a folded checkpoint into an unfolded model (or the reverse) would otherwise load half the
+        # tensors and leave the rest at their initial values with only a warning.
+        has_norms = f'{prefix}stem.bn.weight' in state_dict or f'{prefix}stem.bn.running_mean' in state_dict
+        is_folded = f'{prefix}stem.conv.bias' in state_dict and not has_norms
+        if self.deploy and has_norms:
+            raise ValueError('this checkpoint has batch norms (a training checkpoint) but the PPLCNet was built '
+                             'with deploy=True; build it with deploy=False, or fold the checkpoint first with '
+                             'tools/switch_to_deploy.py')
+        if not self.deploy and is_folded:
+            raise ValueError('this checkpoint is BN-folded (written after switch_to_deploy) but the PPLCNet was '
+                             'built with deploy=False; set deploy=True in the backbone config (e.g. '
+                             '--cfg-options model.backbone.deploy=True)')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):
         # mmcv's ConvModule re-initialises its own conv (Kaiming fan-out) after init_cfg has run, but only

@@ -59,6 +59,12 @@ class LCNetClsHead(ClsHead):
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(fc_channels, num_classes)
 
+    def switch_to_deploy(self):
+        """The inference form: dropout (an identity in eval mode) is removed from the graph. The head has no
+        norm to fold (PaddleClas's head conv has none), so its state dict does not change."""
+        self.dropout = nn.Identity()
+        return self
+
     def init_weights(self):
         # As in PPLCNet: stop ConvModule from overriding init_cfg for the head conv.
         if self.init_cfg and self.head_conv is not None:

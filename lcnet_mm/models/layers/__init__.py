@@ -1,5 +1,6 @@
 from .depthwise_separable import DepthwiseSeparable
 from .make_divisible import make_divisible
+from .norm_folding import deploy_layer_cfg, fold_norm_into_conv
 from .squeeze_excitation import SqueezeExcitation
 
-__all__ = ['DepthwiseSeparable', 'SqueezeExcitation', 'make_divisible']
+__all__ = ['DepthwiseSeparable', 'SqueezeExcitation', 'make_divisible', 'fold_norm_into_conv', 'deploy_layer_cfg']

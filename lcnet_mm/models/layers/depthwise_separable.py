@@ -3,6 +3,7 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
+from .norm_folding import deploy_layer_cfg, fold_norm_into_conv
 from .squeeze_excitation import SqueezeExcitation
 
 
@@ -18,6 +19,8 @@ class DepthwiseSeparable(nn.Module):
         se_cfg (dict | None): Keyword arguments of :class:`SqueezeExcitation`; None for no SE.
         conv_cfg, norm_cfg, act_cfg (dict): Passed to mmcv's ``ConvModule``.
         with_cp (bool): Trade compute for memory with gradient checkpointing.
+        deploy (bool): Build the inference form, each norm already folded into its conv
+            (what :meth:`switch_to_deploy` turns a trained block into).
     """
 
     def __init__(self,
@@ -29,9 +32,11 @@ class DepthwiseSeparable(nn.Module):
                  conv_cfg: dict = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='HSwish'),
-                 with_cp: bool = False):
+                 with_cp: bool = False,
+                 deploy: bool = False):
         super().__init__()
         self.with_cp = with_cp
+        layer_cfg = dict(conv_cfg=conv_cfg, act_cfg=act_cfg, **deploy_layer_cfg(deploy, norm_cfg))
         self.depthwise_conv = ConvModule(
             in_channels,
             in_channels,
@@ -39,12 +44,14 @@ class DepthwiseSeparable(nn.Module):
             stride=stride,
             padding=kernel_size // 2,
             groups=in_channels,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+            **layer_cfg)
         self.se = SqueezeExcitation(in_channels, conv_cfg=conv_cfg, **se_cfg) if se_cfg is not None else None
-        self.pointwise_conv = ConvModule(
-            in_channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.pointwise_conv = ConvModule(in_channels, out_channels, 1, **layer_cfg)
+
+    def switch_to_deploy(self):
+        """Fold the norms into the convs (the SE convs have none)."""
+        fold_norm_into_conv(self.depthwise_conv)
+        fold_norm_into_conv(self.pointwise_conv)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.depthwise_conv(x)

@@ -1,0 +1,112 @@
+"""Benchmark results as a markdown table, CSV, JSON and a Pareto plot."""
+import csv
+import json
+import math
+from typing import Dict, List, Optional
+
+COLUMNS = [
+    # (key, header, format)
+    ('name', 'model', '{}'),
+    ('path', 'path', '{}'),
+    ('params_m', 'params (M)', '{:.2f}'),
+    ('gflops', 'GFLOPs', '{:.3f}'),
+    ('latency_median_ms', 'latency b1 median (ms)', '{:.2f}'),
+    ('latency_p90_ms', 'p90 (ms)', '{:.2f}'),
+    ('ratio', 'x ref', '{:.2f}'),
+    ('throughput_ips', 'throughput (img/s)', '{:.1f}'),
+    ('peak_memory_mib', 'peak mem b1, eager (MiB)', '{:.1f}'),
+    ('accuracy', 'accuracy', '{:.3f}'),
+    ('max_abs_diff', 'max diff vs eager', '{:.1e}'),
+]
+
+
+def _cell(row: Dict, key: str, fmt: str) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '-'
+    return fmt.format(value)
+
+
+def markdown_table(rows: List[Dict]) -> str:
+    headers = [header for _, header, _ in COLUMNS]
+    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join('---' for _ in headers) + '|']
+    for row in rows:
+        lines.append('| ' + ' | '.join(_cell(row, key, fmt) for key, _, fmt in COLUMNS) + ' |')
+    return '\n'.join(lines)
+
+
+def write_csv(rows: List[Dict], path: str):
+    keys = [key for key, _, _ in COLUMNS] + ['metric', 'uncounted_ops', 'note']
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=keys, extrasaction='ignore')
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (';'.join(row[k]) if isinstance(row.get(k), list) else row.get(k)) for k in keys})
+
+
+def write_json(result: Dict, path: str):
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=2, default=str)
+
+
+def pareto_front(points: List[tuple], maximize_y: bool) -> List[int]:
+    """Indices of the points no other point beats: lower x (latency) and better y."""
+    front = []
+    for i, (x, y) in enumerate(points):
+        dominated = any((x2 <= x and (y2 >= y if maximize_y else y2 <= y)) and (x2, y2) != (x, y)
+                        for j, (x2, y2) in enumerate(points) if j != i)
+        if not dominated:
+            front.append(i)
+    return front
+
+
+def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
+    """Latency against accuracy where models have one (checkpoint given), else against GFLOPs; the Pareto
+    front (the fastest for its accuracy, or for its compute) is joined and ringed."""
+    import matplotlib
+    import matplotlib.ticker
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    timed = [r for r in rows if r.get('latency_median_ms') is not None]
+    if not timed:
+        return None
+    with_accuracy = [r for r in timed if r.get('accuracy') is not None]
+    # Accuracy where at least two models have one (the others are left out of the plot), else compute.
+    use_accuracy = len({r['name'] for r in with_accuracy}) >= 2
+    y_key, y_label = (('accuracy', with_accuracy[0].get('metric') or 'accuracy') if use_accuracy
+                      else ('gflops', 'GFLOPs'))
+    timed = [r for r in timed if r.get(y_key) is not None]
+    points = [(r['latency_median_ms'], r[y_key]) for r in timed]
+    front = pareto_front(points, maximize_y=use_accuracy)
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    names = sorted({r['name'] for r in timed})
+    markers = 'osD^v<>pP*Xh'
+    paths = sorted({r['path'] for r in timed})
+    colors = plt.get_cmap('tab10')
+    for r, (x, y) in zip(timed, points):
+        ax.scatter(x, y, marker=markers[names.index(r['name']) % len(markers)],
+                   color=colors(paths.index(r['path']) % 10), s=50, zorder=3)
+    for name in names:
+        ax.scatter([], [], marker=markers[names.index(name) % len(markers)], color='gray', label=name)
+    for p in paths:
+        ax.scatter([], [], marker='s', color=colors(paths.index(p) % 10), label=f'path: {p}')
+    front_points = sorted(points[i] for i in front)
+    ax.plot([p[0] for p in front_points], [p[1] for p in front_points], 'k--', lw=1, zorder=2, label='Pareto front')
+    ax.scatter([p[0] for p in front_points], [p[1] for p in front_points], s=160, facecolors='none',
+               edgecolors='k', zorder=4)
+    ax.set_xscale('log')
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f'{value:g}')
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis='x', which='minor', labelsize=7)
+    ax.set_xlabel('latency, batch 1 (ms, median, log scale)')
+    ax.set_ylabel(y_label)
+    ax.set_title(title)
+    ax.grid(True, which='both', alpha=0.3)
+    ax.legend(fontsize=7, loc='best')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

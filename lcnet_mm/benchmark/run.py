@@ -1,0 +1,120 @@
+"""One benchmark run: every subject on every path, measured side by side in this process."""
+import os
+import platform
+from typing import Dict, List, Optional, Sequence
+
+import torch
+
+from .accuracy import evaluate
+from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
+from .paths import build_path, max_abs_diff
+
+# A path whose outputs differ more than this from eager computes something else: reported, not timed.
+PARITY_TOLERANCE = 1e-3
+
+
+def run_benchmark(subjects: Sequence, paths: Sequence[str], input_size: Sequence[int] = (224, 224),
+                  threads: int = 2, warmup: int = 10, rounds: int = 20, reps: int = 5, throughput_batch: int = 16,
+                  throughput_rounds: int = 5, evaluate_accuracy: bool = True, out_dir: str = 'work_dirs/benchmark',
+                  reference: Optional[str] = None, log=print) -> Dict:
+    torch.set_num_threads(threads)
+    os.makedirs(out_dir, exist_ok=True)
+    onnx_dir = os.path.join(out_dir, 'onnx')
+    os.makedirs(onnx_dir, exist_ok=True)
+    images = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
+    batch = torch.randn(throughput_batch, 3, *input_size, generator=torch.Generator().manual_seed(1))
+
+    rows, runners, batch_runners = [], {}, {}
+    for subject in subjects:
+        log(f'[benchmark] {subject.name}: size, FLOPs, memory' + (', accuracy' if evaluate_accuracy and
+                                                                   subject.checkpoint else ''))
+        static = dict(name=subject.name, spec=subject.spec, part=subject.part, kind=subject.kind,
+                      checkpoint=subject.checkpoint, params_m=count_parameters(subject.network) / 1e6)
+        static.update(_flops(subject, images))
+        activation = peak_activation_bytes(subject.network, images)
+        # Weights + input + the most the allocator held at once during a forward; PyTorch eager only (the
+        # other runtimes allocate outside torch's allocator).
+        eager_memory = None if activation is None else (
+            (activation + weight_bytes(subject.network) + images.numel() * 4) / 2**20)
+        if evaluate_accuracy and subject.checkpoint:
+            static['metric'], static['accuracy'] = evaluate(subject, os.path.join(out_dir, 'eval'))
+        with torch.inference_mode():
+            expected = subject.network(images)
+        for path in paths:
+            row = dict(static, path=path, peak_memory_mib=eager_memory if path == 'eager' else None)
+            rows.append(row)
+            log(f'[benchmark] {subject.name}: preparing path {path}')
+            try:
+                run = build_path(path, subject, images, threads, onnx_dir)
+                row['max_abs_diff'] = max_abs_diff(run(images), expected)
+                if getattr(run, 'note', None):
+                    row['note'] = run.note
+            except Exception as error:  # noqa: BLE001  (a path a model cannot take is a result, not a crash)
+                row['note'] = f'{path} failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}'
+                log(f'[benchmark]   {row["note"]}')
+                continue
+            if not row['max_abs_diff'] <= PARITY_TOLERANCE:
+                row['note'] = (f'outputs differ from eager by {row["max_abs_diff"]:.2e} (> {PARITY_TOLERANCE:g}); '
+                               'not timed')
+                log(f'[benchmark]   {row["note"]}')
+                continue
+            key = len(rows) - 1
+            runners[key] = (lambda run=run: run(images))
+            batch_runners[key] = (lambda run=run: run(batch))
+
+    log(f'[benchmark] timing {len(runners)} model/path pairs interleaved: batch 1, {warmup} warm-up calls, '
+        f'{rounds} rounds x {reps} calls, {threads} threads')
+    for key, samples in interleaved_timings(runners, warmup, rounds, reps).items():
+        stats = summarize(samples)
+        rows[key].update(latency_median_ms=stats['median_ms'], latency_p90_ms=stats['p90_ms'],
+                         latency_runs=stats['runs'])
+    if throughput_batch > 0 and throughput_rounds > 0:
+        log(f'[benchmark] throughput at batch {throughput_batch}: {throughput_rounds} rounds')
+        for key, samples in interleaved_timings(batch_runners, 1, throughput_rounds, 1).items():
+            rows[key]['throughput_ips'] = throughput_batch / (summarize(samples)['median_ms'] / 1e3)
+    _add_ratios(rows, reference)
+    return dict(rows=rows, settings=dict(input_size=list(input_size), threads=threads, warmup=warmup, rounds=rounds,
+                                         reps=reps, throughput_batch=throughput_batch, paths=list(paths),
+                                         reference=reference),
+                machine=_machine())
+
+
+def _flops(subject, images) -> Dict:
+    try:
+        result = count_flops(subject.network, images)
+        return dict(gflops=result['flops'] / 1e9, uncounted_ops=result['uncounted_ops'])
+    except Exception as error:  # noqa: BLE001  (FLOPs are reported as unknown, the rest still runs)
+        return dict(gflops=None, uncounted_ops=[f'FLOP count failed: {type(error).__name__}: {error}'[:200]])
+
+
+def _add_ratios(rows: List[Dict], reference: Optional[str]):
+    """Latency relative to the reference row: ``NAME`` (its eager path) or ``NAME@PATH``; default the first
+    timed row."""
+    timed = [r for r in rows if r.get('latency_median_ms') is not None]
+    if not timed:
+        return
+    if reference is None:
+        ref = timed[0]
+    else:
+        name, _, path = reference.partition('@')
+        matches = [r for r in timed if r['name'] == name and r['path'] == (path or 'eager')]
+        if not matches:
+            raise ValueError(f'--reference {reference!r} names no timed row; rows are '
+                             f'{sorted({r["name"] + "@" + r["path"] for r in timed})}')
+        ref = matches[0]
+    for row in timed:
+        row['ratio'] = row['latency_median_ms'] / ref['latency_median_ms']
+        row['reference'] = f'{ref["name"]}@{ref["path"]}'
+
+
+def _machine() -> Dict:
+    import onnxruntime
+    import openvino
+    model_name = ''
+    try:
+        with open('/proc/cpuinfo') as f:
+            model_name = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
+    except OSError:
+        pass
+    return dict(cpu=model_name or platform.processor(), cores=os.cpu_count(), torch=torch.__version__,
+                onnxruntime=onnxruntime.__version__, openvino=openvino.__version__, python=platform.python_version())

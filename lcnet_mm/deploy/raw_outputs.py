@@ -1,0 +1,110 @@
+"""A model's network as a function from an image batch to a flat tuple of tensors: what ONNX exports,
+what benchmarks time, what parity checks compare.
+
+- mmpretrain classifier: the logits (``mode='tensor'``), shape (N, num_classes).
+- mmdet dense detector: the head's raw outputs per level, in the order of its ``predict_by_feat``
+  arguments (FCOS: cls_scores, bbox_preds, score_factors), named ``<argument>.<level>``. Box decoding and
+  NMS are :func:`decode_detections`, run on those tensors outside the network.
+- anything else (a backbone, a timm model): its output tensor(s).
+"""
+import inspect
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+
+def model_kind(model: nn.Module) -> str:
+    """'classifier', 'detector' or 'module'."""
+    from mmdet.models.detectors import BaseDetector
+    from mmpretrain.models.classifiers import BaseClassifier
+    if isinstance(model, BaseClassifier):
+        return 'classifier'
+    if isinstance(model, BaseDetector):
+        return 'detector'
+    return 'module'
+
+
+def example_input(size: Sequence[int], batch_size: int = 1, seed: int = 0) -> torch.Tensor:
+    """A normalised-looking random image batch (N, 3, H, W), the same for the same seed."""
+    height, width = size
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch_size, 3, height, width, generator=generator)
+
+
+def _flatten(outputs) -> Tuple[torch.Tensor, ...]:
+    if isinstance(outputs, torch.Tensor):
+        return (outputs, )
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    flat = []
+    for item in outputs:
+        flat.extend(_flatten(item))
+    return tuple(flat)
+
+
+def _check_exportable_detector(model: nn.Module):
+    head = getattr(model, 'bbox_head', None)
+    if head is None or hasattr(model, 'roi_head') or not hasattr(head, 'predict_by_feat'):
+        raise ValueError(f'{type(model).__name__}: only single-stage (dense) detectors map to raw head outputs '
+                         '(FCOS, RetinaNet, ATSS, GFL, SSD ...); two-stage detectors need their RoI stage '
+                         'inside the graph, which this tool does not export')
+
+
+class RawOutputs(nn.Module):
+    """Wrap ``model`` (in eval mode) so that ``forward(images)`` returns a flat tuple of tensors."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.kind = model_kind(model)
+        if self.kind == 'detector':
+            _check_exportable_detector(model)
+        # A wrapper is built in training mode; exporters restore that mode onto the model afterwards.
+        self.eval()
+
+    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if self.kind == 'classifier':
+            return (self.model(images, mode='tensor'), )
+        if self.kind == 'detector':
+            return _flatten(self.model._forward(images))
+        return _flatten(self.model(images))
+
+    def output_names(self, outputs: Sequence[torch.Tensor]) -> List[str]:
+        if self.kind == 'classifier':
+            return ['logits']
+        if self.kind == 'detector':
+            groups = detector_output_groups(self.model, len(outputs))
+            return [f'{group}.{level}' for group in groups for level in range(len(outputs) // len(groups))]
+        return [f'output.{i}' for i in range(len(outputs))]
+
+
+def detector_output_groups(model: nn.Module, num_outputs: int) -> List[str]:
+    """The names of the groups of per-level tensors a dense head returns (its ``predict_by_feat`` args)."""
+    num_levels = len(model.bbox_head.prior_generator.strides)
+    if num_outputs % num_levels:
+        raise ValueError(f'{num_outputs} head outputs do not split into {num_levels} levels')
+    params = [name for name in inspect.signature(model.bbox_head.predict_by_feat).parameters
+              if name not in ('self', )]
+    return params[:num_outputs // num_levels]
+
+
+def model_outputs(model: nn.Module, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    with torch.no_grad():
+        return RawOutputs(model)(images)
+
+
+def decode_detections(model: nn.Module, outputs: Sequence, image_shape: Sequence[int]) -> list:
+    """Box decoding and NMS of a dense detector's raw outputs (torch tensors or numpy arrays, in the order
+    and grouping of :class:`RawOutputs`), with the config's ``test_cfg``: a list of InstanceData per image
+    (``bboxes`` in input-image pixels, ``scores``, ``labels``)."""
+    _check_exportable_detector(model)
+    tensors = [torch.as_tensor(output) for output in outputs]
+    groups = detector_output_groups(model, len(tensors))
+    per_group = len(tensors) // len(groups)
+    grouped = [tensors[i * per_group:(i + 1) * per_group] for i in range(len(groups))]
+    height, width = image_shape
+    metas = [dict(img_shape=(height, width), ori_shape=(height, width), pad_shape=(height, width),
+                  scale_factor=(1.0, 1.0), batch_input_shape=(height, width))] * tensors[0].shape[0]
+    with torch.no_grad():
+        return model.bbox_head.predict_by_feat(*grouped, batch_img_metas=metas, rescale=False)

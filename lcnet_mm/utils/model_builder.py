@@ -1,0 +1,47 @@
+"""Build the model of an mmdet or mmpretrain config outside a Runner (for export, folding, benchmarks)."""
+import os.path as osp
+from typing import Optional, Tuple
+
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from .cli import toolbox_of
+
+
+def load_config(config_path: str, cfg_options: Optional[dict] = None) -> Config:
+    if not osp.isfile(config_path):
+        raise FileNotFoundError(f'config file {config_path!r} does not exist')
+    cfg = Config.fromfile(config_path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_model_from_config(config, checkpoint: Optional[str] = None, cfg_options: Optional[dict] = None,
+                            architecture_only: bool = True) -> Tuple[nn.Module, Config]:
+    """The config's model, in eval mode, with ``checkpoint`` loaded if given.
+
+    ``config`` is a path or a loaded :class:`Config`. With ``architecture_only`` the backbone's
+    ``init_cfg`` (e.g. a Pretrained file that exists only on the training machine) is dropped: the
+    checkpoint, or random weights, are what count. Checkpoints load through mmengine's
+    ``load_checkpoint``, which lcnet_mm routes through its weights-only loader.
+    """
+    import lcnet_mm  # noqa: F401  (registers the modules and the safe checkpoint loader)
+    from mmengine.runner import load_checkpoint
+
+    cfg = load_config(config, cfg_options) if isinstance(config, str) else config
+    scope = toolbox_of(cfg)
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    model_cfg = cfg.model.copy()
+    if architecture_only and isinstance(model_cfg.get('backbone'), dict):
+        model_cfg.backbone = model_cfg.backbone.copy()
+        model_cfg.backbone.pop('init_cfg', None)
+    model = registry.build(model_cfg)
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
+    model.eval()
+    return model, cfg

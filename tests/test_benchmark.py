@@ -1,0 +1,137 @@
+"""tools/benchmark.py and lcnet_mm.benchmark: what is reported, not how fast anything is."""
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import load_tool
+
+from lcnet_mm.benchmark import build_subject, pareto_front
+from lcnet_mm.benchmark.measures import count_flops, interleaved_timings, peak_activation_bytes
+from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
+from lcnet_mm.models import PPLCNet
+
+ROOT = Path(__file__).resolve().parents[1]
+LCNET_CLS = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x1.0_8xb256_in1k.py')
+MNV3_CLS = str(ROOT / 'configs' / 'peers' / 'mobilenet-v3-large_8xb256_in1k.py')
+
+
+
+
+QUICK = ['--input-size', '64', '64', '--warmup', '1', '--rounds', '2', '--reps', '1', '--throughput-batch', '2',
+         '--throughput-rounds', '1']
+
+
+@pytest.mark.slow
+def test_benchmark_reports_every_model_and_path(tmp_path, capsys):
+    out = tmp_path / 'bench'
+    result = load_tool('benchmark').main([
+        LCNET_CLS, 'timm:lcnet_100', MNV3_CLS, '--part', 'model', 'model', 'backbone',
+        '--paths', 'eager', 'folded', 'jit', 'onnxruntime', '--reference', 'lcnet_100 (timm)', '--out-dir', str(out),
+        *QUICK])
+    printed = capsys.readouterr().out
+    rows = {(r['name'], r['path']): r for r in result['rows']}
+    assert len(rows) == 12
+
+    lcnet = rows[('pplcnet-x1.0_8xb256_in1k', 'eager')]
+    assert lcnet['params_m'] == pytest.approx(2.95, abs=0.01)  # x1.0 classifier, 1000 classes
+    assert lcnet['peak_memory_mib'] > lcnet['params_m'] * 4 * 1e6 / 2**20  # at least the fp32 weights
+    assert 'aten::hardswish_' in lcnet['uncounted_ops']  # what FLOPs leave out is stated
+    for key in ('latency_median_ms', 'latency_p90_ms', 'throughput_ips', 'ratio'):
+        assert lcnet[key] > 0, key
+    assert lcnet['latency_p90_ms'] >= lcnet['latency_median_ms']
+    assert rows[('lcnet_100 (timm)', 'eager')]['ratio'] == 1.0  # the reference
+    for name in ('pplcnet-x1.0_8xb256_in1k', 'lcnet_100 (timm)'):
+        assert rows[(name, 'onnxruntime')]['max_abs_diff'] <= 1e-4
+    assert rows[('pplcnet-x1.0_8xb256_in1k', 'folded')]['max_abs_diff'] <= 1e-4
+    # timm's BatchNormAct2d cannot be folded by mmcv's fuse_conv_bn: reported, not timed
+    assert 'BatchNormAct2d' in rows[('lcnet_100 (timm)', 'folded')]['note']
+    assert rows[('lcnet_100 (timm)', 'folded')].get('latency_median_ms') is None
+    backbone = rows[('mobilenet-v3-large_8xb256_in1k [backbone]', 'eager')]
+    assert backbone['params_m'] == pytest.approx(2.97, abs=0.01)  # the backbone alone, no head
+    assert lcnet['peak_memory_mib'] and rows[('pplcnet-x1.0_8xb256_in1k', 'jit')]['peak_memory_mib'] is None
+    # torch's optimize_for_inference fails on MobileNetV3's HSigmoid: the row says so and freeze-only is timed
+    mnv3_jit = rows[('mobilenet-v3-large_8xb256_in1k [backbone]', 'jit')]
+    assert 'freeze only' in mnv3_jit['note'] and mnv3_jit['latency_median_ms'] > 0
+
+    # every output file, consistent with the printed table
+    assert '| pplcnet-x1.0_8xb256_in1k | eager |' in printed and 'FLOPs do not count' in printed
+    assert (out / 'results.md').read_text().count('\n| ') == 1 + 12  # header + one line per row
+    with open(out / 'results.csv') as f:
+        assert len(list(csv.DictReader(f))) == 12
+    assert len(json.loads((out / 'results.json').read_text())['rows']) == 12
+    assert (out / 'latency.png').stat().st_size > 10000
+    assert sorted(p.name for p in (out / 'onnx').iterdir()) == sorted(
+        ['pplcnet-x1.0_8xb256_in1k.onnx', 'lcnet_100__timm_.onnx', 'mobilenet-v3-large_8xb256_in1k__backbone_.onnx'])
+
+
+@pytest.mark.slow
+def test_benchmark_accuracy_equals_test_py(tmp_path, mmpretrain_scope):
+    """With a checkpoint the benchmark evaluates it with the toolbox's runner: the same top-1 as test.py."""
+    config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
+    data = ['test_dataloader.dataset.num_images=20', f'test_dataloader.dataset.data_root={tmp_path / "data"}',
+            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    subject = build_subject(config)
+    checkpoint = tmp_path / 'random.pth'
+    torch.save({'state_dict': subject.model.state_dict()}, checkpoint)
+    result = load_tool('benchmark').main([config, '--checkpoints', str(checkpoint), '--out-dir', str(tmp_path / 'b'),
+                                          '--cfg-options', *data, *QUICK])
+    row = result['rows'][0]
+    assert row['metric'] == 'accuracy/top1'
+    metrics = load_tool('test').main([config, str(checkpoint), '--work-dir', str(tmp_path / 't'),
+                                      '--cfg-options', *data])
+    assert row['accuracy'] == pytest.approx(metrics['accuracy/top1'])
+
+
+def test_bad_arguments_are_named(tmp_path):
+    tool = load_tool('benchmark')
+    for argv, message in (([str(tmp_path / 'nope.py')], 'nope.py'),
+                          ([LCNET_CLS, '--checkpoints', 'a.pth', 'b.pth'], 'one value per model'),
+                          ([LCNET_CLS, '--checkpoints', str(tmp_path / 'missing.pth')], 'missing.pth'),
+                          ([LCNET_CLS, '--input-size', '16', '16'], 'at least 32x32'),
+                          ([LCNET_CLS, '--paths', 'tensorrt'], 'tensorrt')):
+        with pytest.raises(SystemExit):
+            tool.parse_args(argv)
+    with pytest.raises(ValueError, match='timm has no model'):
+        build_subject('timm:no_such_net')
+    with pytest.raises(ValueError, match=r"--reference 'ghost' names no timed row"):
+        tool.main([LCNET_CLS, '--reference', 'ghost', '--out-dir', str(tmp_path), '--no-eval', *QUICK])
+
+
+def test_flops_of_pp_lcnet_match_the_paper():
+    network = build_subject(LCNET_CLS).network
+    flops = count_flops(network, torch.randn(1, 3, 224, 224))
+    assert flops['flops'] / 1e6 == pytest.approx(161, rel=0.01)  # REFERENCE.md: 161 M for x1.0
+
+
+def test_peak_memory_grows_with_the_batch():
+    backbone = PPLCNet().eval()
+    one = peak_activation_bytes(backbone, torch.randn(1, 3, 128, 128))
+    four = peak_activation_bytes(backbone, torch.randn(4, 3, 128, 128))
+    assert one > 0 and 3.5 < four / one < 4.5
+
+
+def test_interleaving_alternates_and_counts_calls():
+    calls = []
+    runners = {name: (lambda name=name: calls.append(name)) for name in 'abc'}
+    samples = interleaved_timings(runners, warmup=2, rounds=2, reps=3)
+    assert {k: len(v) for k, v in samples.items()} == {'a': 6, 'b': 6, 'c': 6}
+    timed = calls[6:]  # after 2 warm-up calls each
+    assert timed == ['a'] * 4 + ['b'] * 4 + ['c'] * 4 + ['c'] * 4 + ['b'] * 4 + ['a'] * 4  # 1 settle + 3 timed
+
+
+def test_pareto_front():
+    # (latency, accuracy): the third is slower and worse than the first
+    assert pareto_front([(1.0, 0.5), (2.0, 0.7), (3.0, 0.4), (0.5, 0.1)], maximize_y=True) == [0, 1, 3]
+    assert pareto_front([(1.0, 5.0), (2.0, 1.0), (3.0, 6.0)], maximize_y=False) == [0, 1]
+
+
+def test_calibration_gives_random_networks_real_activations():
+    backbone = PPLCNet().eval()
+    x = torch.randn(2, 3, 128, 128)
+    with torch.no_grad():
+        before = backbone(x)[-1].abs().max()
+        assert calibrate_norm_statistics(backbone, (128, 128)) == 27
+        after = backbone(x)[-1].abs().max()
+    assert before < 1e-3 < 0.1 < after  # fresh BN statistics let activations vanish layer after layer

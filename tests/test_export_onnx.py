@@ -1,0 +1,118 @@
+"""ONNX export of classifiers and detectors: dynamic shapes, parity with PyTorch, runtimes, decoding."""
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from conftest import load_tool
+
+from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
+from lcnet_mm.deploy import (
+    OnnxRuntimeModel,
+    OpenVinoModel,
+    decode_detections,
+    example_input,
+    export_onnx,
+    model_outputs,
+    onnx_parity,
+)
+from lcnet_mm.utils import build_model_from_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSIFIER = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x0.5_8xb256_in1k.py')
+DETECTOR = str(ROOT / 'configs' / 'lcnet_fcos.py')
+
+
+
+
+def realistic(config):
+    """The config's model with its own initialisation and real BN statistics: outputs of a realistic scale."""
+    model, _ = build_model_from_config(config)
+    model.init_weights()
+    calibrate_norm_statistics(model.backbone)
+    return model.eval()
+
+
+def checkpoint_of(model, path):
+    torch.save({'state_dict': model.state_dict()}, path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def classifier_onnx(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('cls_onnx')
+    model = realistic(CLASSIFIER)
+    path = tmp / 'cls.onnx'
+    names = export_onnx(model, str(path), (224, 224))
+    return model, str(path), names
+
+
+def test_classifier_export_is_dynamic_and_matches_pytorch(classifier_onnx):
+    model, path, names = classifier_onnx
+    assert names == ['logits']
+    graph = onnx.load(path).graph
+    dims = graph.input[0].type.tensor_type.shape.dim
+    assert graph.input[0].name == 'images'
+    assert [d.HasField('dim_value') for d in dims] == [False, True, False, False]  # N, H, W symbolic
+    results = onnx_parity(model, path, [(1, 3, 224, 224), (3, 3, 160, 288)])
+    for result in results:
+        assert result['max_abs_output'] > 0.1
+        assert result['max_abs_diff'] <= 1e-4, result['shape']
+    assert results[1]['outputs'][0].shape == (3, 1000)
+
+
+def test_openvino_runs_the_same_graph(classifier_onnx):
+    model, path, _ = classifier_onnx
+    images = example_input((192, 224), batch_size=2, seed=3)
+    expected = model_outputs(model, images)[0].numpy()
+    for runtime in (OnnxRuntimeModel(path, threads=2), OpenVinoModel(path, threads=2)):
+        assert np.abs(runtime(images)[0] - expected).max() <= 1e-4
+
+
+def test_parity_check_detects_a_different_model(classifier_onnx):
+    model, path, _ = classifier_onnx
+    other = realistic(CLASSIFIER)
+    with torch.no_grad():
+        other.head.fc.weight.mul_(1.5)
+    assert onnx_parity(other, path, [(1, 3, 224, 224)])[0]['max_abs_diff'] > 1e-3
+
+
+def test_export_tool_detector_with_decoding(tmp_path, capsys):
+    model = realistic(DETECTOR)
+    checkpoint = checkpoint_of(model, tmp_path / 'fcos.pth')
+    out = tmp_path / 'fcos.onnx'
+    # An untrained head scores every location about 0.01 (its prior): keep them all to compare boxes.
+    rc = load_tool('export_onnx').main([DETECTOR, checkpoint, str(out), '--input-size', '256', '224',
+                                        '--cfg-options', 'model.test_cfg.score_thr=0.0'])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert 'cls_scores.0' in printed and 'score_factors.2' in printed
+    assert 'FAILED' not in printed
+    assert len([line for line in printed.splitlines() if 'parity' in line and ') ok (' in line]) == 2
+    assert len([line for line in printed.splitlines() if 'decoded + NMS: [100' in line and line.endswith('ok')]) == 2
+
+    session = OnnxRuntimeModel(str(out))
+    images = example_input((288, 320), batch_size=2, seed=5)
+    outputs = session(images.numpy())
+    assert [o.shape[-2:] for o in outputs[:3]] == [(36, 40), (18, 20), (9, 10)]  # strides 8 / 16 / 32
+    model.bbox_head.test_cfg['score_thr'] = 0.0
+    decoded = decode_detections(model, outputs, (288, 320))
+    reference = decode_detections(model, model_outputs(model, images), (288, 320))
+    assert len(decoded) == 2 and [len(d) for d in decoded] == [len(r) for r in reference] == [100, 100]
+    for d, r in zip(decoded, reference):
+        assert d.bboxes.shape[-1] == 4 and d.scores.shape == d.labels.shape
+        torch.testing.assert_close(d.bboxes, r.bboxes, rtol=1e-4, atol=1e-3)
+
+
+def test_export_tool_rejects_two_stage_detectors_and_bad_input(tmp_path):
+    tool = load_tool('export_onnx')
+    config = str(ROOT / 'configs' / 'mmdet' / 'faster-rcnn_pplcnet-x1.0_fpn_1x_coco.py')
+    with pytest.raises(ValueError, match='single-stage'):
+        tool.main([config, 'none', str(tmp_path / 'frcnn.onnx')])
+    with pytest.raises(SystemExit):
+        tool.parse_args([DETECTOR, 'none', str(tmp_path / 'x.onnx'), '--input-size', '16', '16'])
+    with pytest.raises(SystemExit):
+        tool.parse_args([DETECTOR, 'none', str(tmp_path / 'x.txt')])
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        tool.main([DETECTOR, str(tmp_path / 'missing.pth'), str(tmp_path / 'x.onnx')])

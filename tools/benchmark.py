@@ -1,0 +1,117 @@
+"""Compare models on the CPU: parameters, FLOPs, peak memory, latency (batch 1, median and p90),
+throughput, and accuracy where a checkpoint is given; every model on every path measured interleaved in
+this one process, so that the ratios hold on a noisy machine.
+
+    # classifiers, lcnet-mm vs timm's lcnet_100 and mmpretrain's MobileNetV3 (random weights)
+    python tools/benchmark.py configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py timm:lcnet_100 \
+        configs/peers/cls/mobilenet-v3-large_8xb256_in1k.py --paths eager folded-cl onnxruntime openvino
+
+    # detectors with their trained checkpoints: adds bbox mAP, plots latency against it
+    python tools/benchmark.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \
+        --checkpoints work_dirs/lcnet_fcos/best.pth work_dirs/mobilenetv2_fcos/best.pth --input-size 256 256
+
+A model is a config (mmpretrain classifier or mmdet single-stage detector, this project's or any other)
+or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
+folded-cl (+ channels-last), jit (trace + freeze), onnxruntime, openvino (see lcnet_mm/benchmark/paths.py).
+Writes results.md, results.csv, results.json and latency.png to --out-dir.
+"""
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak memory is chatty on stderr
+
+from mmengine.config import DictAction
+
+from lcnet_mm.benchmark import PARTS, PATHS, build_subject, markdown_table, plot, run_benchmark, write_csv, write_json
+
+
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
+        return value
+    return parse
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='CPU benchmark of classifiers, detectors and backbones',
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument('models', nargs='+', help='config files and/or timm:<model name>')
+    parser.add_argument('--checkpoints', nargs='+', default=None,
+                        help='one per model, "none" for random weights; a checkpoint adds accuracy')
+    parser.add_argument('--names', nargs='+', default=None, help='one label per model (default: file name)')
+    parser.add_argument('--part', nargs='+', default=['model'], choices=PARTS,
+                        help='what to time: model (up to raw outputs) or backbone; one value, or one per model')
+    parser.add_argument('--paths', nargs='+', default=['eager'], choices=PATHS, help='inference paths (default eager)')
+    parser.add_argument('--input-size', type=_positive(int), nargs=2, default=(224, 224), metavar=('H', 'W'))
+    parser.add_argument('--threads', type=_positive(int), default=2, help='CPU threads for every runtime (default 2)')
+    parser.add_argument('--warmup', type=int, default=10, help='untimed calls per model/path first (default 10)')
+    parser.add_argument('--rounds', type=_positive(int), default=20, help='interleaved rounds (default 20)')
+    parser.add_argument('--reps', type=_positive(int), default=5, help='timed calls per round (default 5)')
+    parser.add_argument('--throughput-batch', type=int, default=16, help='batch of the throughput run, 0: skip')
+    parser.add_argument('--throughput-rounds', type=int, default=5, help='timed batches per model (default 5)')
+    parser.add_argument('--no-eval', action='store_true', help='skip accuracy even where a checkpoint is given')
+    parser.add_argument('--reference', help='row the "x ref" column divides by: NAME or NAME@PATH (default: first)')
+    parser.add_argument('--out-dir', default=None, help='default work_dirs/benchmark/<timestamp>')
+    parser.add_argument('--title', default='CPU latency', help='plot title')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of every config')
+    args = parser.parse_args(argv)
+    n = len(args.models)
+    for option in ('checkpoints', 'names'):
+        values = getattr(args, option)
+        if values is not None and len(values) != n:
+            parser.error(f'--{option} needs one value per model ({n}), got {len(values)}: {values}')
+    if len(args.part) not in (1, n):
+        parser.error(f'--part needs one value or one per model ({n}), got {len(args.part)}: {args.part}')
+    if min(args.input_size) < 32:
+        parser.error(f'--input-size must be at least 32x32, got {list(args.input_size)}')
+    if args.warmup < 0 or args.throughput_batch < 0 or args.throughput_rounds < 0:
+        parser.error('--warmup, --throughput-batch and --throughput-rounds must be >= 0')
+    for model in args.models:
+        if not model.startswith('timm:') and not os.path.isfile(model):
+            parser.error(f'model {model!r} is neither a config file nor timm:<name>')
+    for checkpoint in args.checkpoints or []:
+        if checkpoint.lower() != 'none' and not os.path.isfile(checkpoint):
+            parser.error(f'checkpoint {checkpoint!r} does not exist')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    n = len(args.models)
+    checkpoints = [None if (c or 'none').lower() == 'none' else c for c in (args.checkpoints or [None] * n)]
+    parts = args.part * n if len(args.part) == 1 else args.part
+    names = args.names or [None] * n
+    subjects = [build_subject(spec, checkpoint, part, args.cfg_options, name)
+                for spec, checkpoint, part, name in zip(args.models, checkpoints, parts, names)]
+    if len({s.name for s in subjects}) != n:
+        raise SystemExit(f'error: two models share a name ({[s.name for s in subjects]}); give --names')
+    out_dir = args.out_dir or os.path.join('work_dirs', 'benchmark', time.strftime('%Y%m%d_%H%M%S'))
+    result = run_benchmark(subjects, args.paths, args.input_size, args.threads, args.warmup, args.rounds, args.reps,
+                           args.throughput_batch, args.throughput_rounds, not args.no_eval, out_dir, args.reference)
+
+    table = markdown_table(result['rows'])
+    settings = result['settings']
+    header = (f'input {settings["input_size"][0]}x{settings["input_size"][1]}, fp32, {settings["threads"]} threads, '
+              f'{result["machine"]["cpu"]}; torch {result["machine"]["torch"]}, onnxruntime '
+              f'{result["machine"]["onnxruntime"]}, openvino {result["machine"]["openvino"]}')
+    notes = [f'- {r["name"]} / {r["path"]}: {r["note"]}' for r in result['rows'] if r.get('note')]
+    uncounted = sorted({op for r in result['rows'] for op in r.get('uncounted_ops') or []})
+    if uncounted:
+        notes.append(f'- FLOPs do not count: {", ".join(uncounted)}')
+    text = '\n'.join([header, '', table] + ([''] + notes if notes else []))
+    print(text)
+    with open(os.path.join(out_dir, 'results.md'), 'w') as f:
+        f.write(text + '\n')
+    write_csv(result['rows'], os.path.join(out_dir, 'results.csv'))
+    write_json(result, os.path.join(out_dir, 'results.json'))
+    figure = plot(result['rows'], os.path.join(out_dir, 'latency.png'), args.title)
+    print(f'\nwrote {out_dir}/results.md, results.csv, results.json' + (', latency.png' if figure else ''))
+    return result
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() else 1)

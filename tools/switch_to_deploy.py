@@ -1,0 +1,58 @@
+"""Fold the batch norms of a trained checkpoint into its convolutions (the inference form).
+
+    python tools/switch_to_deploy.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth deploy/lcnet_fcos_deploy.pth
+
+The folded checkpoint loads into the same config with the backbone built folded:
+
+    python tools/test.py configs/lcnet_fcos.py deploy/lcnet_fcos_deploy.pth --cfg-options model.backbone.deploy=True
+
+Every part of the model with a ``switch_to_deploy()`` (PPLCNet, LCNetClsHead) is switched; the outputs of
+the folded model are compared with the original's on a random input and the difference printed.
+"""
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import torch
+from mmengine.config import DictAction
+
+from lcnet_mm.deploy import example_input, model_outputs, switch_to_deploy
+from lcnet_mm.utils import build_model_from_config, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Fold BN into conv in a checkpoint (inference form)')
+    parser.add_argument('config', help='config of the checkpoint')
+    parser.add_argument('checkpoint', help='trained checkpoint')
+    parser.add_argument('out', help='folded checkpoint to write (.pth)')
+    parser.add_argument('--input-size', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
+                        help='input size of the parity check (default 224 224)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    if cfg.model.get('backbone', {}).get('deploy'):
+        raise SystemExit(f'error: {args.config} already builds the folded backbone (deploy=True); give the '
+                         'training config, whose checkpoint has batch norms')
+    model, cfg = build_model_from_config(cfg, args.checkpoint)
+    folded = copy.deepcopy(model)
+    switched = switch_to_deploy(folded)
+    if not switched:
+        raise SystemExit(f'error: nothing in the model of {args.config} has a deploy form (switch_to_deploy)')
+    x = example_input(args.input_size, batch_size=2, seed=0)
+    with torch.no_grad():
+        diff = max((a - b).abs().max().item() for a, b in zip(model_outputs(model, x), model_outputs(folded, x)))
+    print(f'folded {", ".join(switched)}; max abs difference of the outputs: {diff:.2e}')
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}},
+               args.out)
+    print(f'wrote {args.out}; load it with --cfg-options model.backbone.deploy=True')
+    return diff
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() is not None else 1)
