@@ -135,3 +135,31 @@ def test_detector_deploy_flag_loads_folded_backbone(tmp_path):
     x = torch.randn(1, 3, 256, 224)
     for a, e in zip(model_outputs(deployed, x), model_outputs(model, x)):
         torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_test_py_runs_the_folded_checkpoint_with_the_deploy_flag(tmp_path, mmpretrain_scope):
+    """The runner path: tools/test.py on the folded checkpoint with model.backbone.deploy=True predicts what
+    it predicts on the training checkpoint."""
+    import pickle
+    config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
+    data = ['test_dataloader.dataset.num_images=20', f'test_dataloader.dataset.data_root={tmp_path / "data"}',
+            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    model, _ = build_model_from_config(config)
+    trained_like(model.backbone)
+    trained = tmp_path / 'trained.pth'
+    torch.save({'state_dict': model.state_dict()}, trained)
+    folded = tmp_path / 'folded.pth'
+    load_tool('switch_to_deploy').main([config, str(trained), str(folded), '--input-size', '64', '64'])
+
+    test = load_tool('test')
+    runs = {}
+    for name, checkpoint, extra in (('trained', trained, []), ('folded', folded, ['model.backbone.deploy=True'])):
+        out = tmp_path / f'{name}.pkl'
+        metrics = test.main([config, str(checkpoint), '--work-dir', str(tmp_path / name), '--out', str(out),
+                             '--cfg-options', *data, *extra])
+        with open(out, 'rb') as f:
+            runs[name] = (metrics, torch.stack([torch.as_tensor(p['pred_score']) for p in pickle.load(f)]))
+    assert runs['folded'][0]['accuracy/top1'] == runs['trained'][0]['accuracy/top1']
+    assert runs['trained'][1].shape == (20, 5)
+    torch.testing.assert_close(runs['folded'][1], runs['trained'][1], rtol=1e-4, atol=1e-5)

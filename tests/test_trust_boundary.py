@@ -55,3 +55,16 @@ def test_train_resume_and_load_from_refuse_crafted_file(crafted, tmp_path, flag)
     assert proc.returncode != 0
     assert 'UnsafeWeightFileError' in proc.stderr and 'crafted.pth' in proc.stderr
     assert not marker.exists()
+
+
+@pytest.mark.parametrize('tool', ['export_onnx', 'switch_to_deploy', 'benchmark'])
+def test_deploy_tools_refuse_crafted_file(crafted, tmp_path, tool):
+    from conftest import load_tool
+    path, marker = crafted
+    config = str(ROOT / 'configs/lcnet_fcos.py')
+    argv = {'export_onnx': [config, str(path), str(tmp_path / 'x.onnx')],
+            'switch_to_deploy': [config, str(path), str(tmp_path / 'x.pth')],
+            'benchmark': [config, '--checkpoints', str(path), '--out-dir', str(tmp_path / 'b')]}[tool]
+    with pytest.raises(UnsafeWeightFileError, match='crafted.pth'):
+        load_tool(tool).main(argv)
+    assert not marker.exists()

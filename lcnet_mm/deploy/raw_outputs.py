@@ -47,8 +47,9 @@ def _check_exportable_detector(model: nn.Module):
     head = getattr(model, 'bbox_head', None)
     if head is None or hasattr(model, 'roi_head') or not hasattr(head, 'predict_by_feat'):
         raise ValueError(f'{type(model).__name__}: only single-stage (dense) detectors map to raw head outputs '
-                         '(FCOS, RetinaNet, ATSS, GFL, SSD ...); two-stage detectors need their RoI stage '
-                         'inside the graph, which this tool does not export')
+                         '(FCOS, RetinaNet, ATSS, GFL, SSD ...); a two-stage detector\'s RoI stage needs the '
+                         'proposals of its first stage; benchmark its backbone alone '
+                         '(tools/benchmark.py --part backbone) instead')
 
 
 class RawOutputs(nn.Module):
@@ -67,7 +68,7 @@ class RawOutputs(nn.Module):
         if self.kind == 'classifier':
             return (self.model(images, mode='tensor'), )
         if self.kind == 'detector':
-            return _flatten(self.model._forward(images))
+            return _flatten(self.model(images, mode='tensor'))
         return _flatten(self.model(images))
 
     def output_names(self, outputs: Sequence[torch.Tensor]) -> List[str]:
