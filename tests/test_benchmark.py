@@ -135,3 +135,12 @@ def test_calibration_gives_random_networks_real_activations():
         assert calibrate_norm_statistics(backbone, (128, 128)) == 27
         after = backbone(x)[-1].abs().max()
     assert before < 1e-3 < 0.1 < after  # fresh BN statistics let activations vanish layer after layer
+
+
+def test_output_difference_is_relative_only_above_one():
+    from lcnet_mm.benchmark.paths import output_difference
+    small = torch.tensor([0.5, -0.2])
+    assert output_difference([small + 1e-3], [small]) == pytest.approx((1e-3, 1e-3), rel=1e-4)
+    boxes = torch.tensor([200.0, 10.0])  # pixels: 2e-2 off is 1e-4 of the largest value
+    assert output_difference([boxes + 2e-2], [boxes]) == pytest.approx((2e-2, 1e-4), rel=1e-3)
+    assert output_difference([small], [small, small]) == (float('inf'), float('inf'))

@@ -10,8 +10,8 @@
 - ``onnxruntime``, ``openvino``: the exported ONNX graph (``lcnet_mm.deploy.export_onnx``, BN folded,
   dynamic shapes) in ONNX Runtime / OpenVINO's CPU plugin, fp32.
 
-Every path is checked against ``eager`` on the same input (``max_abs_diff``); a path that computes
-something else is reported, not timed.
+Every path is checked against ``eager`` on the same input (:func:`output_difference`); a path that
+computes something else is reported, not timed.
 """
 import copy
 import os.path as osp
@@ -82,9 +82,13 @@ def onnx_file(subject, images: torch.Tensor, onnx_dir: str) -> str:
     return subject.onnx_path
 
 
-def max_abs_diff(outputs, reference) -> float:
+def output_difference(outputs, reference) -> tuple:
+    """(largest absolute difference, largest difference relative to each output's largest value where that
+    exceeds 1); infinite when the outputs do not even have the same shapes."""
     outputs = [torch.as_tensor(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     reference = [torch.as_tensor(r) for r in (reference if isinstance(reference, (list, tuple)) else [reference])]
     if len(outputs) != len(reference) or any(o.shape != r.shape for o, r in zip(outputs, reference)):
-        return float('inf')
-    return max(float((o.float() - r.float()).abs().max()) for o, r in zip(outputs, reference))
+        return float('inf'), float('inf')
+    diffs = [float((o.float() - r.float()).abs().max()) for o, r in zip(outputs, reference)]
+    scaled = [d / max(1.0, float(r.abs().max())) for d, r in zip(diffs, reference)]
+    return max(diffs), max(scaled)

@@ -7,9 +7,10 @@ import torch
 
 from .accuracy import evaluate
 from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
-from .paths import build_path, max_abs_diff
+from .paths import build_path, output_difference
 
-# A path whose outputs differ more than this from eager computes something else: reported, not timed.
+# A path whose outputs differ more than this from eager (absolutely, or relative to outputs larger than 1,
+# such as a detector's box distances in pixels) computes something else: reported, not timed.
 PARITY_TOLERANCE = 1e-3
 
 
@@ -46,14 +47,14 @@ def run_benchmark(subjects: Sequence, paths: Sequence[str], input_size: Sequence
             log(f'[benchmark] {subject.name}: preparing path {path}')
             try:
                 run = build_path(path, subject, images, threads, onnx_dir)
-                row['max_abs_diff'] = max_abs_diff(run(images), expected)
+                row['max_abs_diff'], scaled_diff = output_difference(run(images), expected)
                 if getattr(run, 'note', None):
                     row['note'] = run.note
             except Exception as error:  # noqa: BLE001  (a path a model cannot take is a result, not a crash)
                 row['note'] = f'{path} failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}'
                 log(f'[benchmark]   {row["note"]}')
                 continue
-            if not row['max_abs_diff'] <= PARITY_TOLERANCE:
+            if not scaled_diff <= PARITY_TOLERANCE:
                 row['note'] = (f'outputs differ from eager by {row["max_abs_diff"]:.2e} (> {PARITY_TOLERANCE:g}); '
                                'not timed')
                 log(f'[benchmark]   {row["note"]}')
