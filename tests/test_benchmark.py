@@ -138,7 +138,7 @@ def test_calibration_gives_random_networks_real_activations():
 
 
 def test_output_difference_is_relative_only_above_one():
-    from lcnet_mm.benchmark.paths import output_difference
+    from lcnet_mm.deploy import output_difference
     small = torch.tensor([0.5, -0.2])
     assert output_difference([small + 1e-3], [small]) == pytest.approx((1e-3, 1e-3), rel=1e-4)
     boxes = torch.tensor([200.0, 10.0])  # pixels: 2e-2 off is 1e-4 of the largest value

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from mmengine.config import DictAction
 
-from lcnet_mm.deploy import example_input, model_outputs, switch_to_deploy
+from lcnet_mm.deploy import example_input, model_outputs, output_difference, switch_to_deploy
 from lcnet_mm.utils import build_model_from_config, load_config
 
 
@@ -44,8 +44,7 @@ def main(argv=None):
     if not switched:
         raise SystemExit(f'error: nothing in the model of {args.config} has a deploy form (switch_to_deploy)')
     x = example_input(args.input_size, batch_size=2, seed=0)
-    with torch.no_grad():
-        diff = max((a - b).abs().max().item() for a, b in zip(model_outputs(model, x), model_outputs(folded, x)))
+    diff, _ = output_difference(model_outputs(folded, x), model_outputs(model, x))
     print(f'folded {", ".join(switched)}; max abs difference of the outputs: {diff:.2e}')
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}},

@@ -17,7 +17,7 @@ def evaluate(subject, work_dir: str) -> Tuple[str, float]:
     cfg = subject.config.copy()
     toolbox = toolbox_of(cfg)
     cfg.load_from = subject.checkpoint
-    cfg.work_dir = osp.join(work_dir, ''.join(c if c.isalnum() or c in '-_.' else '_' for c in subject.name))
+    cfg.work_dir = osp.join(work_dir, subject.file_name)
     cfg.launcher = 'none'
     cfg.log_level = 'WARNING'
     cfg.default_hooks.pop('visualization', None)

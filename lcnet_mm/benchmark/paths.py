@@ -10,7 +10,7 @@
 - ``onnxruntime``, ``openvino``: the exported ONNX graph (``lcnet_mm.deploy.export_onnx``, BN folded,
   dynamic shapes) in ONNX Runtime / OpenVINO's CPU plugin, fp32.
 
-Every path is checked against ``eager`` on the same input (:func:`output_difference`); a path that
+Every path is checked against ``eager`` on the same input (:func:`lcnet_mm.deploy.output_difference`); a path that
 computes something else is reported, not timed.
 """
 import copy
@@ -75,20 +75,7 @@ def onnx_file(subject, images: torch.Tensor, onnx_dir: str) -> str:
     """Export the subject once per run (the same file serves ONNX Runtime and OpenVINO); a file left by an
     earlier run in the same directory is overwritten, its weights may differ."""
     if subject.onnx_path is None:
-        safe_name = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in subject.name)
-        path = osp.join(onnx_dir, f'{safe_name}.onnx')
+        path = osp.join(onnx_dir, f'{subject.file_name}.onnx')
         export_onnx(subject.network, path, tuple(images.shape[2:]), dynamic=True, fold=True)
         subject.onnx_path = path
     return subject.onnx_path
-
-
-def output_difference(outputs, reference) -> tuple:
-    """(largest absolute difference, largest difference relative to each output's largest value where that
-    exceeds 1); infinite when the outputs do not even have the same shapes."""
-    outputs = [torch.as_tensor(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
-    reference = [torch.as_tensor(r) for r in (reference if isinstance(reference, (list, tuple)) else [reference])]
-    if len(outputs) != len(reference) or any(o.shape != r.shape for o, r in zip(outputs, reference)):
-        return float('inf'), float('inf')
-    diffs = [float((o.float() - r.float()).abs().max()) for o, r in zip(outputs, reference)]
-    scaled = [d / max(1.0, float(r.abs().max())) for d, r in zip(diffs, reference)]
-    return max(diffs), max(scaled)

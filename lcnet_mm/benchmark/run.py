@@ -5,9 +5,11 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
+from lcnet_mm.deploy import output_difference
+
 from .accuracy import evaluate
 from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
-from .paths import build_path, output_difference
+from .paths import build_path
 
 # A path whose outputs differ more than this from eager (absolutely, or relative to outputs larger than 1,
 # such as a detector's box distances in pixels) computes something else: reported, not timed.

@@ -25,19 +25,22 @@ class Subject:
     config: object = None  # mmengine Config, None for timm models
     onnx_path: Optional[str] = None  # set once the network is exported in a run
 
+    @property
+    def file_name(self) -> str:
+        """The name, safe as a file or directory name."""
+        return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in self.name)
 
-class BackboneOutputs(nn.Module):
-    """A backbone (or timm's forward_features) as images -> tuple of feature maps."""
 
-    def __init__(self, backbone: nn.Module, method: str = 'forward'):
+class TimmFeatures(nn.Module):
+    """A timm classifier's feature extractor (``forward_features``) as images -> (feature map, )."""
+
+    def __init__(self, model: nn.Module):
         super().__init__()
-        self.backbone = backbone
-        self.method = method
+        self.model = model
         self.eval()
 
     def forward(self, images):
-        outputs = getattr(self.backbone, self.method)(images)
-        return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs, )
+        return (self.model.forward_features(images), )
 
 
 def build_subject(spec: str, checkpoint: Optional[str] = None, part: str = 'model', cfg_options: dict = None,
@@ -54,7 +57,7 @@ def build_subject(spec: str, checkpoint: Optional[str] = None, part: str = 'mode
     if part == 'backbone':
         if not hasattr(model, 'backbone'):
             raise ValueError(f'{spec}: the model ({type(model).__name__}) has no backbone to time with --part backbone')
-        network = BackboneOutputs(model.backbone)
+        network = RawOutputs(model.backbone)  # a plain module: its output tensors, flattened
     else:
         network = RawOutputs(model)
     default_name = osp.splitext(osp.basename(spec))[0] + (' [backbone]' if part == 'backbone' else '')
@@ -97,6 +100,6 @@ def _timm_subject(spec: str, checkpoint: Optional[str], part: str, name: Optiona
                          'checkpoint, or convert the weights (tools/convert_weights.py) and use a config')
     model = timm.create_model(model_name, pretrained=False).eval()
     calibrate_norm_statistics(model)
-    network = BackboneOutputs(model, 'forward_features') if part == 'backbone' else RawOutputs(model)
+    network = TimmFeatures(model) if part == 'backbone' else RawOutputs(model)
     default_name = model_name + (' (timm) [backbone]' if part == 'backbone' else ' (timm)')
     return Subject(name or default_name, spec, None, part, model, network, 'classifier', None)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .raw_outputs import RawOutputs, example_input
+from .raw_outputs import RawOutputs, example_input, output_difference
 from .switch import switch_to_deploy
 
 INPUT_NAME = 'images'
@@ -57,11 +57,8 @@ def onnx_parity(model: nn.Module, onnx_path: str, shapes: Sequence[Sequence[int]
         for a, e in zip(actual, expected):
             if a.shape != e.shape:
                 raise RuntimeError(f'{onnx_path}: output shape {a.shape} != PyTorch {e.shape} for input {shape}')
-        diffs = [float(np.abs(a - e).max()) for a, e in zip(actual, expected)]
-        magnitudes = [float(np.abs(e).max()) for e in expected]
-        results.append(dict(shape=tuple(shape), max_abs_diff=max(diffs), max_abs_output=max(magnitudes),
-                            # float32 rounding grows with the values: outputs larger than 1 (a detector's box
-                            # distances are in pixels) are compared relative to their largest value
-                            max_scaled_diff=max(d / max(1.0, m) for d, m in zip(diffs, magnitudes)),
+        max_abs_diff, max_scaled_diff = output_difference(actual, expected)
+        results.append(dict(shape=tuple(shape), max_abs_diff=max_abs_diff, max_scaled_diff=max_scaled_diff,
+                            max_abs_output=max(float(np.abs(e).max()) for e in expected),
                             outputs=actual, expected=expected))
     return results

@@ -109,3 +109,16 @@ def decode_detections(model: nn.Module, outputs: Sequence, image_shape: Sequence
                   scale_factor=(1.0, 1.0), batch_input_shape=(height, width))] * tensors[0].shape[0]
     with torch.no_grad():
         return model.bbox_head.predict_by_feat(*grouped, batch_img_metas=metas, rescale=False)
+
+
+def output_difference(outputs, reference) -> tuple:
+    """(largest absolute difference, largest difference relative to each output's largest value where that
+    exceeds 1); infinite when the outputs do not even have the same shapes. float32 rounding grows with the
+    values, so outputs larger than 1 (a detector's box distances are in pixels) are judged relatively."""
+    outputs = [torch.as_tensor(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+    reference = [torch.as_tensor(r) for r in (reference if isinstance(reference, (list, tuple)) else [reference])]
+    if len(outputs) != len(reference) or any(o.shape != r.shape for o, r in zip(outputs, reference)):
+        return float('inf'), float('inf')
+    diffs = [float((o.float() - r.float()).abs().max()) for o, r in zip(outputs, reference)]
+    scaled = [d / max(1.0, float(r.abs().max())) for d, r in zip(diffs, reference)]
+    return max(diffs), max(scaled)

@@ -3,6 +3,7 @@ overrides, for mmdet and mmpretrain configs alike (the toolbox is chosen by ``de
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 
@@ -35,15 +36,21 @@ def parse_runner_arguments(parser: argparse.ArgumentParser, argv=None) -> argpar
     return args
 
 
-def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dict = None,
-                        launcher: str = 'none') -> Config:
-    """Load ``config_path``, apply ``--cfg-options`` and resolve the work dir the way mmdet does:
-    command line > config > ``./work_dirs/<config name>``."""
+def load_config(config_path: str, cfg_options: Optional[dict] = None) -> Config:
+    """The config at ``config_path`` with ``--cfg-options`` applied; a missing file is named."""
     if not osp.isfile(config_path):
         raise FileNotFoundError(f'config file {config_path!r} does not exist')
     cfg = Config.fromfile(config_path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dict = None,
+                        launcher: str = 'none') -> Config:
+    """Load ``config_path``, apply ``--cfg-options`` and resolve the work dir the way mmdet does:
+    command line > config > ``./work_dirs/<config name>``."""
+    cfg = load_config(config_path, cfg_options)
     toolbox_of(cfg)
     cfg.launcher = launcher
     if work_dir is not None:

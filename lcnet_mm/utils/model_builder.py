@@ -6,16 +6,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from .cli import toolbox_of
-
-
-def load_config(config_path: str, cfg_options: Optional[dict] = None) -> Config:
-    if not osp.isfile(config_path):
-        raise FileNotFoundError(f'config file {config_path!r} does not exist')
-    cfg = Config.fromfile(config_path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+from .cli import load_config, toolbox_of
 
 
 def build_model_from_config(config, checkpoint: Optional[str] = None, cfg_options: Optional[dict] = None,
