@@ -59,7 +59,9 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=64)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
+    # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmpretrain's) runs the config.
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
 # SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
 # that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
 custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]

@@ -115,7 +115,9 @@ auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'),
+    # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's) runs the config.
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
 # SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
 # that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
 custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]

@@ -1,16 +1,19 @@
 """lcnet-mm: PP-LCNet for the OpenMMLab 2.x toolboxes.
 
-Importing the package registers ``PPLCNet`` and ``LCNetClsHead`` in the ``lcnet_mm`` registry scope and,
-by their bare names, in mmdet's and mmpretrain's registries (configs use
-``custom_imports=dict(imports=['lcnet_mm'], allow_failed_imports=False)``).
+Importing the package registers ``PPLCNet``, ``LCNetClsHead`` and the other modules in the ``lcnet_mm``
+registry scope and, by their bare names, in mmdet's and mmpretrain's registries (configs use
+``custom_imports=dict(imports=['lcnet_mm'], allow_failed_imports=False)``), and adds the ``paddle://`` and
+``timm://`` checkpoint schemes. It changes nothing else: see :mod:`lcnet_mm.registry`.
 """
-from .datasets import SyntheticShapesClassification, SyntheticShapesCoco  # noqa: F401  (registers the data sets)
-from .engine import TrainTimeHook, WeightsOnlyCheckpointHook  # noqa: F401  (registers the hooks)
-from .models import LCNetClsHead, PPLCNet  # noqa: F401  (registers the modules)
-from .registry import register_in_toolboxes
+from .datasets import SyntheticShapesClassification, SyntheticShapesCoco
+from .engine import TrainTimeHook, WeightsOnlyCheckpointHook
+from .models import LCNetClsHead, PPLCNet
+from .registry import register_checkpoint_schemes, register_in_toolboxes
 
 __version__ = '0.1.0'
 
 register_in_toolboxes()
+register_checkpoint_schemes()
 
-__all__ = ['PPLCNet', 'LCNetClsHead', 'SyntheticShapesCoco', 'SyntheticShapesClassification', '__version__']
+__all__ = ['PPLCNet', 'LCNetClsHead', 'SyntheticShapesCoco', 'SyntheticShapesClassification', 'TrainTimeHook',
+           'WeightsOnlyCheckpointHook', '__version__']

@@ -1,12 +1,22 @@
-"""The ``lcnet_mm`` registry scope.
+"""Every registration lcnet-mm makes, in one place.
 
-``MODELS`` is a child of MMEngine's root model registry, so any OpenMMLab 2.x config can name a module
-with the scoped name ``lcnet_mm.PPLCNet`` (the way ``mmpretrain.ConvNeXt`` is used from mmdet).
-:func:`register_in_toolboxes` also puts the modules into mmdet's and mmpretrain's registries, so that
-configs with ``default_scope='mmdet'`` or ``'mmpretrain'`` can use the bare names.
+- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS`` and ``HOOKS`` are children of MMEngine's root
+  registries, so any OpenMMLab 2.x config can name a module by its scoped name (``lcnet_mm.PPLCNet``, the
+  way ``mmpretrain.ConvNeXt`` is used from mmdet). Our modules register themselves there with the usual
+  decorator; torch's ``nn.Hardsigmoid`` is added here. Nothing is registered into the root registries.
+- :func:`register_in_toolboxes`: our own modules also go by their bare names into the registries of the
+  toolboxes that can use them, so that configs with ``default_scope='mmdet'`` or ``'mmpretrain'`` can
+  write ``type='PPLCNet'``. A name a toolbox already uses for something else is an error, never replaced.
+- :func:`register_checkpoint_schemes`: the ``paddle://`` and ``timm://`` prefixes of mmengine's
+  ``CheckpointLoader`` (:mod:`lcnet_mm.converters.schemes`). The existing schemes, the plain-path one
+  included, are left as they are.
+
+``lcnet_mm/__init__.py`` calls both once its modules are imported. Importing lcnet_mm changes nothing else
+in mmengine, mmcv, mmdet or mmpretrain.
 """
 import importlib
 
+import torch.nn as nn
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -16,9 +26,13 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope='lcnet_mm', locations=[
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='lcnet_mm', locations=['lcnet_mm.datasets'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='lcnet_mm', locations=['lcnet_mm.engine'])
 
+# torch's fused hard-sigmoid, relu6(x + 3) / 6, for the SE gates: ``type='lcnet_mm.Hardsigmoid'``. mmcv
+# registers only its own HSigmoid, which runs three ops instead of one and warns each time it is built.
+MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
+
 # Toolbox -> registry -> which of our modules make sense there. The head is an mmpretrain ClsHead and
 # the detection data set an mmdet CocoDataset, so each goes only where it can be used.
-_TOOLBOX_MODULES = {
+TOOLBOX_MODULES = {
     'mmdet': dict(
         MODELS=('PPLCNet', 'SSDHeadCompat'),
         DATASETS=('SyntheticShapesCoco', ),
@@ -32,15 +46,32 @@ _OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS)
 
 
 def register_in_toolboxes():
-    """Register our modules by their bare names in every installed toolbox that can use them."""
-    for toolbox, registries in _TOOLBOX_MODULES.items():
-        try:
-            toolbox_registry = importlib.import_module(f'{toolbox}.registry')
-        except ImportError:  # toolbox not installed: its configs cannot exist either
-            continue
+    """Register our modules by their bare names in the toolboxes that can use them (both are
+    dependencies of lcnet-mm). Idempotent."""
+    for toolbox, registries in TOOLBOX_MODULES.items():
+        toolbox_registry = importlib.import_module(f'{toolbox}.registry')
         for registry_name, names in registries.items():
-            theirs, ours = getattr(toolbox_registry, registry_name), _OUR_REGISTRIES[registry_name]
+            theirs = getattr(toolbox_registry, registry_name)
             for name in names:
-                module = ours.get(name)
-                if module is not None and theirs.get(name) is not module:
-                    theirs.register_module(name=name, module=module, force=True)
+                ours = _OUR_REGISTRIES[registry_name].module_dict[name]
+                existing = theirs.module_dict.get(name)
+                if existing is None:
+                    theirs.register_module(name=name, module=ours)
+                elif existing is not ours:
+                    raise KeyError(f'{toolbox}.registry.{registry_name} already has a {name!r} '
+                                   f'({existing.__module__}); lcnet_mm does not replace it. Use the scoped '
+                                   f'name lcnet_mm.{name} for ours.')
+
+
+def register_checkpoint_schemes():
+    """Add the ``paddle://`` and ``timm://`` prefixes to mmengine's ``CheckpointLoader``. Idempotent."""
+    from mmengine.runner import CheckpointLoader
+
+    from lcnet_mm.converters import CHECKPOINT_SCHEMES  # converters sit above the registry: import late
+    for prefix, loader in CHECKPOINT_SCHEMES.items():
+        existing = CheckpointLoader._schemes.get(prefix)  # mmengine has no public look-up
+        if existing is None:
+            CheckpointLoader.register_scheme(prefixes=prefix, loader=loader)
+        elif existing is not loader:
+            raise KeyError(f"mmengine's CheckpointLoader already has a {prefix!r} scheme ({existing.__module__}."
+                           f'{existing.__name__}); lcnet_mm does not replace it')

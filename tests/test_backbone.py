@@ -6,7 +6,8 @@ from mmpretrain.models import ImageClassifier
 from lcnet_mm import LCNetClsHead, PPLCNet
 from lcnet_mm.models.layers import make_divisible
 
-# REFERENCE.md: widths per scale (stem, stages 0..4) and params (M) of the 1000-class classifier.
+# PaddleClas (pp_lcnet.py and its model list): widths per scale (stem, stages 0..4) and params (M) of the
+# 1000-class classifier.
 PUBLISHED = {
     0.25: ((8, 8, 16, 32, 64, 128), 1.52),
     0.35: ((8, 16, 24, 48, 88, 176), 1.65),

@@ -16,7 +16,8 @@ from mmengine.registry import init_default_scope
 from safetensors.torch import save_file
 
 from conftest import RunsACommand
-from lcnet_mm.converters import UnsafeWeightFileError, convert_weights
+from lcnet_mm.converters import convert_weights
+from lcnet_mm.io import UnsafeWeightFileError
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
 from test_timm_parity import TIMM_SCALES, lcnet_mm_classifier, randomize_batch_norm
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
-from conftest import load_tool
 from mmcv.cnn import ConvModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from conftest import load_tool
 from lcnet_mm.deploy import model_outputs, switch_to_deploy
 from lcnet_mm.models import LCNetClsHead, PPLCNet
 from lcnet_mm.models.layers import fold_norm_into_conv
@@ -108,8 +108,7 @@ def test_whole_classifier_switch_and_deploy_config(tmp_path, mmpretrain_scope):
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
 
     out = tmp_path / 'folded.pth'
-    diff = load_tool('switch_to_deploy').main([config, str(checkpoint), str(out)])
-    assert diff < 1e-4
+    assert load_tool('switch_to_deploy').main([config, str(checkpoint), str(out)]) == 0
 
     folded_model, _ = build_model_from_config(config, str(out), {'model.backbone.deploy': True})
     assert folded_model.backbone.deploy and isinstance(folded_model.head.dropout, nn.Dropout)
@@ -150,7 +149,7 @@ def test_test_py_runs_the_folded_checkpoint_with_the_deploy_flag(tmp_path, mmpre
     trained = tmp_path / 'trained.pth'
     torch.save({'state_dict': model.state_dict()}, trained)
     folded = tmp_path / 'folded.pth'
-    load_tool('switch_to_deploy').main([config, str(trained), str(folded), '--input-size', '64', '64'])
+    assert load_tool('switch_to_deploy').main([config, str(trained), str(folded), '--input-size', '64', '64']) == 0
 
     test = load_tool('test')
     runs = {}

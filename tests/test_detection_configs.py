@@ -9,8 +9,11 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 
 ROOT = Path(__file__).resolve().parents[1]
-DETECTION_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'mmdet').glob('*.py')) + [
-    'configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py', 'configs/lcnet_fcos_coco.py'
+# The detection zoo (one folder per algorithm) and the demos on the embedded data.
+ZOO_FOLDERS = ('fcos', 'retinanet', 'atss', 'gfl', 'faster_rcnn', 'ssd')
+DETECTION_CONFIGS = sorted(str(p.relative_to(ROOT)) for folder in ZOO_FOLDERS
+                           for p in (ROOT / 'configs' / folder).glob('*.py')) + [
+    'configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py'
 ]
 SMALL_PIPELINE = [
     dict(type='LoadImageFromFile'),

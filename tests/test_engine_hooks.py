@@ -3,8 +3,7 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from lcnet_mm.engine import TrainTimeHook, WeightsOnlyCheckpointHook
-from lcnet_mm.engine import train_time_hook
+from lcnet_mm.engine import TrainTimeHook, WeightsOnlyCheckpointHook, train_time_hook
 
 
 def runner_checkpoint():

@@ -5,8 +5,8 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import load_tool
 
+from conftest import load_tool
 from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
 from lcnet_mm.deploy import (
     OnnxRuntimeModel,
@@ -107,7 +107,7 @@ def test_export_tool_detector_with_decoding(tmp_path, capsys):
 
 def test_export_tool_rejects_two_stage_detectors_and_bad_input(tmp_path):
     tool = load_tool('export_onnx')
-    config = str(ROOT / 'configs' / 'mmdet' / 'faster-rcnn_pplcnet-x1.0_fpn_1x_coco.py')
+    config = str(ROOT / 'configs' / 'faster_rcnn' / 'faster-rcnn_pplcnet-x1.0_fpn_1x_coco.py')
     with pytest.raises(ValueError, match='single-stage'):
         tool.main([config, 'none', str(tmp_path / 'frcnn.onnx')])
     with pytest.raises(SystemExit):

@@ -12,9 +12,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
+from mmengine.runner.checkpoint import load_checkpoint
 
 from lcnet_mm import PPLCNet
+from lcnet_mm.io import CheckpointMismatchError, load_weight_file
+from lcnet_mm.io import load_checkpoint as lcnet_mm_load_checkpoint
 from lcnet_mm.utils import check_backbone_channels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,21 +70,24 @@ def test_unknown_width_and_indices():
 
 # ---- files ------------------------------------------------------------------------------------------
 def test_truncated_unknown_and_other_width_checkpoints(tmp_path):
+    """This project's loader (deploy and benchmark tools, converters) names the file in every error."""
     model = PPLCNet(scale=1.0)
     good = tmp_path / 'x1.0.pth'
     torch.save({'state_dict': model.state_dict()}, good)
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(good.read_bytes()[:1000])
     with pytest.raises(ValueError, match='truncated.pth.*truncated or corrupt'):
-        _load_checkpoint(str(truncated))
+        load_weight_file(truncated)
     garbage = tmp_path / 'weights.bin'
     garbage.write_bytes(b'\x00\x01not a checkpoint')
     with pytest.raises(ValueError, match='weights.bin: unknown weight file format'):
-        _load_checkpoint(str(garbage))
-    with pytest.raises(ValueError, match=r'x1.0.pth does not fit the model \(PPLCNet\).*stem.conv.weight: '
-                                         r'checkpoint \(16, 3, 3, 3\) vs model \(8, 3, 3, 3\)'):
-        load_checkpoint(PPLCNet(scale=0.5), str(good))
-    load_checkpoint(PPLCNet(scale=1.0), str(good))  # the right width loads
+        load_weight_file(garbage)
+    with pytest.raises(CheckpointMismatchError, match=r'x1.0.pth does not fit the model \(PPLCNet\(scale=0.5\)\).*'
+                                                      r'stem.conv.weight: checkpoint \(16, 3, 3, 3\) vs model '
+                                                      r'\(8, 3, 3, 3\)'):
+        lcnet_mm_load_checkpoint(PPLCNet(scale=0.5), good)
+    lcnet_mm_load_checkpoint(PPLCNet(scale=1.0), good)  # the right width loads
+    load_checkpoint(PPLCNet(scale=1.0), str(good))  # and through mmengine's own loader
 
 
 # ---- images -----------------------------------------------------------------------------------------

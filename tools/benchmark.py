@@ -4,7 +4,7 @@ this one process, so that the ratios hold on a noisy machine.
 
     # classifiers, lcnet-mm vs timm's lcnet_100 and mmpretrain's MobileNetV3 (random weights)
     python tools/benchmark.py configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py timm:lcnet_100 \
-        configs/peers/cls/mobilenet-v3-large_8xb256_in1k.py --paths eager folded-cl onnxruntime openvino
+        configs/peers/mobilenet-v3-large_8xb256_in1k.py --paths eager folded-cl onnxruntime openvino
 
     # detectors with their trained checkpoints: adds bbox mAP, plots latency against it
     python tools/benchmark.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \
@@ -14,6 +14,9 @@ A model is a config (mmpretrain classifier or mmdet single-stage detector, this 
 or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
 folded-cl (+ channels-last), jit (trace + freeze), onnxruntime, openvino (see lcnet_mm/benchmark/paths.py).
 Writes results.md, results.csv, results.json and latency.png to --out-dir.
+
+Exit status 0 when every model/path pair was timed; 1 when some were not (a path a model cannot take, or
+outputs that differ from eager): their rows say why, and every file is written all the same.
 """
 import argparse
 import os
@@ -110,8 +113,13 @@ def main(argv=None):
     write_json(result, os.path.join(out_dir, 'results.json'))
     figure = plot(result['rows'], os.path.join(out_dir, 'latency.png'), args.title)
     print(f'\nwrote {out_dir}/results.md, results.csv, results.json' + (', latency.png' if figure else ''))
-    return result
+    untimed = [f'{r["name"]} / {r["path"]}' for r in result['rows'] if r.get('latency_median_ms') is None]
+    if untimed:
+        print(f'error: {len(untimed)} of {len(result["rows"])} model/path pairs were not timed (see the notes): '
+              f'{", ".join(untimed)}', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    sys.exit(0 if main() else 1)
+    sys.exit(main())

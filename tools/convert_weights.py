@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from lcnet_mm.converters import UnsafeWeightFileError, check_against_model, convert_weights
+from lcnet_mm.converters import check_against_model, convert_weights
+from lcnet_mm.io import UnsafeWeightFileError
 from lcnet_mm.utils import build_model_from_config
 
 
@@ -30,6 +31,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        convert(args)
+    except (ValueError, FileNotFoundError, UnsafeWeightFileError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def convert(args):
     checkpoint, info = convert_weights(args.src, backbone_only=args.backbone_only)
     print(f'{args.src}: {info["layout"]} PP-LCNet x{info["scale"]} ({info["file_kind"]} file'
           + (f', {info["num_classes"]} classes' if info['num_classes'] else '') + ')')
@@ -45,7 +55,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError, UnsafeWeightFileError) as error:
-        sys.exit(f'error: {error}')
+    sys.exit(main())

@@ -6,7 +6,7 @@
 # 3. builds mmcv with its compiled ops from the source distribution, once per torch version, and keeps
 #    the wheel in a cache outside the repository ($LCNET_MM_CACHE, default ~/.cache/lcnet-mm) so that
 #    later set-ups and CI runs on the same machine reuse it;
-# 4. installs lcnet-mm itself in editable mode with its test extra.
+# 4. installs lcnet-mm itself in editable mode with its test extra (pytest, ruff, timm, the runtimes).
 # A second run when nothing changed only checks that the environment imports, and returns in seconds.
 set -euo pipefail
 
@@ -30,7 +30,7 @@ pin() {  # pin NAME -> version from pins.txt
 stamp=$(cat "$PINS" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 stamp_file="$VENV/.lcnet-mm-setup"
 import_check='import mmcv, mmcv.ops, mmdet.models, mmpretrain.models, lcnet_mm, onnxruntime, openvino; mmcv.ops.nms'
-if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
+if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] && [ -x "$VENV/bin/ruff" ] \
         && "$VENV/bin/python" -c "$import_check" 2>/dev/null; then
     say "environment in .venv is up to date (pins $stamp)"
     exit 0
@@ -97,5 +97,6 @@ pip_install --no-build-isolation -e "$ROOT[test]"
 pip_install setuptools
 
 "$PY" -c "$import_check" || die "the environment does not import: $import_check"
+[ -x "$VENV/bin/ruff" ] || die "ruff (the linter of make test) is missing from $VENV/bin"
 printf '%s' "$stamp" >"$stamp_file"
 say "done: $("$PY" -c 'import torch, mmcv, mmdet, mmpretrain, mmengine; print(f"torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}")')"

@@ -7,7 +7,9 @@ The folded checkpoint loads into the same config with the backbone built folded:
     python tools/test.py configs/lcnet_fcos.py deploy/lcnet_fcos_deploy.pth --cfg-options model.backbone.deploy=True
 
 Every part of the model with a ``switch_to_deploy()`` (PPLCNet, LCNetClsHead) is switched; the outputs of
-the folded model are compared with the original's on a random input and the difference printed.
+the folded model are compared with the original's on a random input and the difference printed. If they
+differ by more than ``--tolerance`` (absolute, or relative for outputs above 1) nothing is written and the
+exit status is 1.
 """
 import argparse
 import copy
@@ -28,6 +30,8 @@ def parse_args(argv=None):
     parser.add_argument('out', help='folded checkpoint to write (.pth)')
     parser.add_argument('--input-size', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
                         help='input size of the parity check (default 224 224)')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='largest output difference accepted (default 1e-4; relative for outputs above 1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     return parser.parse_args(argv)
 
@@ -44,14 +48,18 @@ def main(argv=None):
     if not switched:
         raise SystemExit(f'error: nothing in the model of {args.config} has a deploy form (switch_to_deploy)')
     x = example_input(args.input_size, batch_size=2, seed=0)
-    diff, _ = output_difference(model_outputs(folded, x), model_outputs(model, x))
+    diff, scaled_diff = output_difference(model_outputs(folded, x), model_outputs(model, x))
     print(f'folded {", ".join(switched)}; max abs difference of the outputs: {diff:.2e}')
+    if not scaled_diff <= args.tolerance:
+        print(f'error: the folded model differs from the original by {scaled_diff:.2e} (> --tolerance '
+              f'{args.tolerance:g}); {args.out} not written', file=sys.stderr)
+        return 1
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}},
                args.out)
     print(f'wrote {args.out}; load it with --cfg-options model.backbone.deploy=True')
-    return diff
+    return 0
 
 
 if __name__ == '__main__':
-    sys.exit(0 if main() is not None else 1)
+    sys.exit(main())

@@ -10,8 +10,13 @@ import os
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import (add_runner_arguments, build_runner_config, check_backbone_channels, parse_runner_arguments,
-                            toolbox_of)
+from lcnet_mm.utils import (
+    add_runner_arguments,
+    build_runner_config,
+    check_backbone_channels,
+    parse_runner_arguments,
+    toolbox_of,
+)
 
 
 def parse_args(argv=None):
@@ -28,7 +33,8 @@ def parse_args(argv=None):
     args = parse_runner_arguments(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out!r}')
-    if not os.path.isfile(args.checkpoint):
+    # a local file, or one behind a checkpoint scheme (paddle://, timm://): nothing is downloaded
+    if not os.path.isfile(args.checkpoint.split('://', 1)[-1]):
         parser.error(f'checkpoint {args.checkpoint!r} does not exist')
     return args
 

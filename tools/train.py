@@ -8,8 +8,13 @@ import argparse
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import (add_checkpoint_safety, add_runner_arguments, build_runner_config, check_backbone_channels,
-                            parse_runner_arguments, prepare_distributed)
+from lcnet_mm.utils import (
+    add_runner_arguments,
+    build_runner_config,
+    check_backbone_channels,
+    parse_runner_arguments,
+    prepare_distributed,
+)
 
 
 def parse_args(argv=None):
@@ -28,7 +33,6 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_runner_config(args.config, args.work_dir, args.cfg_options, args.launcher)
-    add_checkpoint_safety(cfg)
     prepare_distributed(cfg)
 
     if args.amp:

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from lcnet_mm.deploy import output_difference
-
 from .accuracy import evaluate
 from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
 from .paths import build_path

@@ -1,9 +1,9 @@
 """Weight conversion: key mappings from other PP-LCNet implementations to lcnet-mm's ``ImageClassifier``
-layout (``backbone.*`` for :class:`PPLCNet`, ``head.*`` for :class:`LCNetClsHead`), and safe loading."""
+layout (``backbone.*`` for :class:`PPLCNet`, ``head.*`` for :class:`LCNetClsHead`), and the checkpoint
+schemes (``paddle://``, ``timm://``) that convert on load."""
 from .convert import check_against_model, convert_weights
 from .paddle_lcnet import paddle_to_lcnet_mm
-from .safe_loading import UnsafeWeightFileError, load_weight_file
+from .schemes import CHECKPOINT_SCHEMES
 from .timm_lcnet import timm_to_lcnet_mm
 
-__all__ = ['convert_weights', 'check_against_model', 'load_weight_file', 'UnsafeWeightFileError',
-           'paddle_to_lcnet_mm', 'timm_to_lcnet_mm']
+__all__ = ['CHECKPOINT_SCHEMES', 'check_against_model', 'convert_weights', 'paddle_to_lcnet_mm', 'timm_to_lcnet_mm']

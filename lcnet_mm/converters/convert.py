@@ -5,14 +5,14 @@ classification config, or ``init_cfg=dict(type='Pretrained', checkpoint=..., pre
 detection backbone. Everything is checked against the model lcnet-mm builds for the detected width.
 """
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import torch
 
+from lcnet_mm.io import load_weight_file, shape_mismatches
 from lcnet_mm.models.backbones.pp_lcnet import PPLCNet
 from lcnet_mm.models.layers import make_divisible
 from .paddle_lcnet import paddle_to_lcnet_mm
-from .safe_loading import load_weight_file
 from .timm_lcnet import timm_to_lcnet_mm
 
 FORMATS = {
@@ -64,13 +64,6 @@ def expected_shapes(scale: float, state_dict: Dict) -> Dict[str, torch.Size]:
             head_conv_bias='head.head_conv.conv.bias' in state_dict)
         shapes.update({f'head.{k}': v.shape for k, v in head.state_dict().items()})
     return shapes
-
-
-def shape_mismatches(state_dict: Dict, shapes: Dict, ours: str = 'file', theirs: str = 'expected') -> List[str]:
-    """``'key: file (a, b) vs expected (c, d)'`` for every key of both whose shapes differ, in file order."""
-    return [f'{key}: {ours} {tuple(value.shape)} vs {theirs} {tuple(shapes[key])}'
-            for key, value in state_dict.items()
-            if key in shapes and hasattr(value, 'shape') and tuple(value.shape) != tuple(shapes[key])]
 
 
 def check_state_dict(state_dict: Dict, shapes: Dict[str, torch.Size], source: str, what: str):

@@ -11,7 +11,7 @@ from typing import Dict
 
 import torch
 
-from .safe_loading import to_tensor
+from lcnet_mm.io import to_tensor
 
 PADDLE_DROPOUT_SCALE = 0.8  # 1 - p for PaddleClas's p=0.2 downscale_in_infer dropout
 _NON_TENSOR_KEYS = ('StructuredToParameterName@@', )

@@ -15,8 +15,15 @@ from mmdet.datasets import CocoDataset
 
 from lcnet_mm.registry import DATASETS
 from .atomic import ensure_generated
-from .shapes import SHAPES, draw_distractor, draw_polygon, polygon_area, random_color, shape_polygon, \
-    textured_background
+from .shapes import (
+    SHAPES,
+    draw_distractor,
+    draw_polygon,
+    polygon_area,
+    random_color,
+    shape_polygon,
+    textured_background,
+)
 
 SPLIT_SEEDS = {'train': 0, 'val': 1, 'test': 2}
 MAX_OVERLAP = 0.35  # of the smaller box: objects overlap partly, never hide each other

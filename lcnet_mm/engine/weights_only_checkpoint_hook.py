@@ -1,9 +1,16 @@
+import os
+
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import find_latest_checkpoint
 
+from lcnet_mm.io import UnsafeWeightFileError, remember_source
 from lcnet_mm.registry import HOOKS
 
 _BUFFER_TAG = '__history_buffer__'
+# torch's switch that turns torch.load's weights_only default off for every call that does not set it,
+# mmengine's among them (a common work-around for "Weights only load failed").
+_UNSAFE_LOAD_SWITCH = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 
 
 def _plain(value):
@@ -19,17 +26,30 @@ def _plain(value):
 
 @HOOKS.register_module()
 class WeightsOnlyCheckpointHook(Hook):
-    """Write training checkpoints that ``torch.load(weights_only=True)`` can read.
+    """Keep a run's checkpoints inside ``torch.load(weights_only=True)``, both ways.
 
-    mmengine stores its ``MessageHub`` in every checkpoint as ``HistoryBuffer`` objects and numpy
-    scalars. torch >= 2.6 refuses those under ``weights_only=True``, and allow-listing them leads to
-    ``builtins.getattr``, which would let a crafted file run code. Instead this hook stores the message
-    hub as plain lists and numbers, and rebuilds the ``HistoryBuffer`` objects after loading, so that
-    resuming, ``load_from`` and ``init_cfg=dict(type='Pretrained', ...)`` all read our checkpoints with
-    the safe loader, and nothing ever needs ``weights_only=False``.
+    Writing: mmengine stores its ``MessageHub`` in every checkpoint as ``HistoryBuffer`` objects and numpy
+    scalars. torch >= 2.6 refuses those under ``weights_only=True`` (its default, which mmengine's loader
+    uses), and allow-listing them leads to ``builtins.getattr``, which would let a crafted file run code.
+    This hook stores the message hub as plain lists and numbers and rebuilds the ``HistoryBuffer`` objects
+    after loading, so that resuming, ``load_from``, ``init_cfg=dict(type='Pretrained', ...)`` and the
+    toolboxes' own ``tools/test.py`` read these checkpoints with the safe default.
+
+    Reading: the run stops before anything is loaded if ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set, which
+    would make mmengine unpickle checkpoints with code execution allowed. The tensors of a loaded checkpoint
+    remember its file, so that a model refusing them (another width) names the file.
+
+    Every config of this project lists it in ``custom_hooks``: whatever tool runs the config, the same
+    checkpoints come out.
     """
 
     priority = 'VERY_LOW'  # after every other hook has added what it stores
+
+    def before_run(self, runner) -> None:
+        if os.environ.get(_UNSAFE_LOAD_SWITCH, '0').lower() in ('1', 'y', 'yes', 'true'):
+            raise UnsafeWeightFileError(
+                f'{_UNSAFE_LOAD_SWITCH} is set: mmengine would unpickle checkpoints with code execution allowed. '
+                'Checkpoints written with WeightsOnlyCheckpointHook load without it; unset it.')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')
@@ -45,7 +65,19 @@ class WeightsOnlyCheckpointHook(Hook):
         checkpoint['meta'] = _plain(checkpoint.get('meta', {}))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Called by Runner.load_checkpoint between reading the file and loading the model.
+        source = self._loaded_file(runner)
+        if source is not None:
+            remember_source(checkpoint.get('state_dict', checkpoint), source)
         scalars = checkpoint.get('message_hub', {}).get('log_scalars', {})
         for key, value in scalars.items():
             if isinstance(value, dict) and value.get(_BUFFER_TAG):
                 scalars[key] = HistoryBuffer(value['log_history'], value['count_history'], value['max_length'])
+
+    @staticmethod
+    def _loaded_file(runner):
+        """The file Runner.load_or_resume reads: load_from, or with --resume and no file the latest one."""
+        load_from = getattr(runner, '_load_from', None)
+        if load_from is None and getattr(runner, '_resume', False):
+            return find_latest_checkpoint(runner.work_dir)
+        return load_from

@@ -75,12 +75,3 @@ def prepare_distributed(cfg: Config) -> None:
         dist.init_process_group(backend='gloo')  # env:// set by torchrun / tools/dist_train.sh
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     cfg.setdefault('env_cfg', dict()).setdefault('dist_cfg', dict())['backend'] = 'gloo'
-
-
-def add_checkpoint_safety(cfg: Config) -> None:
-    """Make every checkpoint this training run writes loadable with ``torch.load(weights_only=True)``
-    (see :class:`lcnet_mm.engine.WeightsOnlyCheckpointHook`), for this project's configs and any other."""
-    hooks = cfg.setdefault('custom_hooks', [])
-    names = {str(hook.get('type')).split('.')[-1] for hook in hooks}
-    if 'WeightsOnlyCheckpointHook' not in names:
-        hooks.append(dict(type='lcnet_mm.WeightsOnlyCheckpointHook'))

@@ -1,5 +1,4 @@
 """Build the model of an mmdet or mmpretrain config outside a Runner (for export, folding, benchmarks)."""
-import os.path as osp
 from typing import Optional, Tuple
 
 import torch.nn as nn
@@ -15,11 +14,11 @@ def build_model_from_config(config, checkpoint: Optional[str] = None, cfg_option
 
     ``config`` is a path or a loaded :class:`Config`. With ``architecture_only`` the backbone's
     ``init_cfg`` (e.g. a Pretrained file that exists only on the training machine) is dropped: the
-    checkpoint, or random weights, are what count. Checkpoints load through mmengine's
-    ``load_checkpoint``, which lcnet_mm routes through its weights-only loader.
+    checkpoint, or random weights, are what count. Checkpoints load strictly through
+    :func:`lcnet_mm.io.load_checkpoint` (weights only whatever torch's defaults; errors name the file).
     """
-    import lcnet_mm  # noqa: F401  (registers the modules and the safe checkpoint loader)
-    from mmengine.runner import load_checkpoint
+    import lcnet_mm  # noqa: F401  (registers the modules)
+    from lcnet_mm.io import load_checkpoint
 
     cfg = load_config(config, cfg_options) if isinstance(config, str) else config
     scope = toolbox_of(cfg)
@@ -31,8 +30,6 @@ def build_model_from_config(config, checkpoint: Optional[str] = None, cfg_option
         model_cfg.backbone.pop('init_cfg', None)
     model = registry.build(model_cfg)
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
+        load_checkpoint(model, checkpoint, strict=True)
     model.eval()
     return model, cfg

@@ -1,7 +1,7 @@
 """Plot validation accuracy against training wall time for one or more training runs.
 
     python tools/analysis/plot_map_vs_time.py work_dirs/lcnet_fcos work_dirs/mobilenetv2_fcos \
-        --labels PP-LCNet MobileNetV2 --out docs/fcos_map_vs_time.png
+        --labels PP-LCNet MobileNetV2 --out docs/images/fcos_map_vs_time.png
 
 Reads each run's ``vis_data/scalars.json`` (the newest one under the work dir), where ``TrainTimeHook``
 records ``train_wall_s`` (training time, validation excluded) next to every validation result.

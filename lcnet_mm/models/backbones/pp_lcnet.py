@@ -9,6 +9,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
 from lcnet_mm.registry import MODELS
 from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_norm_into_conv, make_divisible
 
@@ -16,6 +17,7 @@ from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_norm_into_conv, 
 # Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
 # The paper's choices are all visible here: 5x5 kernels only in the last seven blocks and SE only in
 # the last two, because both help accuracy most where the feature maps are small and cost least there.
+# fmt: off
 PP_LCNET = [
     # stage 0 (PaddleClas blocks2), stride 2
     [[3, 32, 1, False]],
@@ -36,6 +38,7 @@ PP_LCNET = [
     [[5, 512, 2, True],
      [5, 512, 1, True]],
 ]
+# fmt: on
 
 
 @MODELS.register_module()
@@ -158,6 +161,9 @@ class PPLCNet(BaseModule):
             raise ValueError('this checkpoint is BN-folded (written after switch_to_deploy) but the PPLCNet was '
                              'built with deploy=False; set deploy=True in the backbone config (e.g. '
                              '--cfg-options model.backbone.deploy=True)')
+        # So would a checkpoint of another width: mmengine only warns about tensors of other shapes.
+        refuse_shape_mismatches(self, state_dict, prefix, f'PPLCNet(scale={self.scale})',
+                                'A checkpoint of another PP-LCNet width (scale) or arch?')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):
@@ -165,7 +171,10 @@ class PPLCNet(BaseModule):
         # where it is a direct child: keep init_cfg authoritative for the stem as for every block.
         if self.init_cfg:
             self.stem.is_init = True
-        super().init_weights()
+        try:
+            super().init_weights()
+        except CheckpointMismatchError as error:  # a Pretrained init_cfg: its file is known here
+            raise error.with_source(_pretrained_checkpoint(self.init_cfg)) from None
 
     def _freeze_stages(self):
         if self.frozen_stages < 0:
@@ -183,6 +192,14 @@ class PPLCNet(BaseModule):
                 if isinstance(module, _BatchNorm):
                     module.eval()
         return self
+
+
+def _pretrained_checkpoint(init_cfg):
+    """The checkpoint of a ``Pretrained`` init_cfg (a dict or a list of them), or None."""
+    for cfg in init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]:
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            return cfg.get('checkpoint')
+    return None
 
 
 def _check_scale(scale) -> float:

@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmpretrain.models.heads import ClsHead
 
+from lcnet_mm.io import refuse_shape_mismatches
 from lcnet_mm.registry import MODELS
 
 
@@ -64,6 +65,13 @@ class LCNetClsHead(ClsHead):
         norm to fold (PaddleClas's head conv has none), so its state dict does not change."""
         self.dropout = nn.Identity()
         return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A head conv of another shape comes from another backbone width: refuse it. A classifier of
+        # another num_classes is the fine-tuning case: mmengine skips it with a warning, as for any head.
+        refuse_shape_mismatches(self, state_dict, prefix, f'LCNetClsHead(in_channels={self.in_channels})',
+                                'A checkpoint of another PP-LCNet width?', only='head_conv.')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):
         # As in PPLCNet: stop ConvModule from overriding init_cfg for the head conv.

@@ -1,17 +1,13 @@
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.registry import MODELS
-
-# torch's fused hard-sigmoid, relu6(x + 3) / 6. mmcv registers only its own HSigmoid, which runs three
-# ops instead of one and warns each time it is built.
-if 'Hardsigmoid' not in MODELS.module_dict:
-    MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
 
 
 class SqueezeExcitation(nn.Module):
     """Channel attention: global average pool -> 1x1 conv (C -> C/ratio) -> ReLU -> 1x1 conv back to C
     -> hard-sigmoid -> rescale the input.
+
+    The gate is torch's fused ``nn.Hardsigmoid`` (``lcnet_mm.Hardsigmoid``, see :mod:`lcnet_mm.registry`).
 
     Args:
         channels (int): Input and output channels.
@@ -24,7 +20,7 @@ class SqueezeExcitation(nn.Module):
                  channels: int,
                  ratio: int = 4,
                  conv_cfg: dict = None,
-                 act_cfg=(dict(type='ReLU'), dict(type='Hardsigmoid'))):
+                 act_cfg=(dict(type='ReLU'), dict(type='lcnet_mm.Hardsigmoid'))):
         super().__init__()
         squeeze_channels = channels // ratio
         self.pool = nn.AdaptiveAvgPool2d(1)

@@ -1,14 +1,16 @@
 # The flagship detector (lcnet_fcos.py) on real COCO 2017, laid out as mmdet expects:
 #   data/coco/annotations/instances_{train,val}2017.json, data/coco/{train,val}2017/*.jpg
 #
-#   python tools/train.py configs/lcnet_fcos_coco.py
-#   python tools/train.py configs/lcnet_fcos_coco.py --cfg-options data_root=/datasets/coco/  # elsewhere
+#   python tools/train.py configs/fcos/fcos_pplcnet-x1.0_fpn96-gn-head_1xb32-24e_coco.py
+#
+# COCO elsewhere: link it to data/coco (mmdet's convention). `--cfg-options data_root=...` would not do:
+# the data set paths below are resolved when this file is read.
 #
 # From scratch this is slow to converge; start from ImageNet weights converted with
 # tools/convert_weights.py (PaddleClas or timm checkpoints) by adding to the command line:
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=checkpoints/pplcnet_x1.0.pth model.backbone.init_cfg.prefix=backbone.
-_base_ = './lcnet_fcos.py'
+_base_ = '../lcnet_fcos.py'
 
 data_root = 'data/coco/'
 backend_args = None

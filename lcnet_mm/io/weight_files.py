@@ -1,6 +1,7 @@
 """Read weight files without running code from them.
 
-Every weight file that comes from elsewhere goes through :func:`load_weight_file`:
+Every weight file that this project reads itself (converters, deploy and benchmark tools, the ``paddle://``
+and ``timm://`` checkpoint schemes) goes through :func:`load_weight_file`:
 - torch files (``.pth``/``.pt``, zip format) through ``torch.load(weights_only=True)``;
 - ``.safetensors`` through safetensors (no pickle at all);
 - Paddle ``.pdparams`` (a pickle of numpy arrays) through :class:`NumpyOnlyUnpickler`, which admits only the
@@ -14,6 +15,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 import torch
+
+from .state_dicts import remember_source
 
 
 class UnsafeWeightFileError(pickle.UnpicklingError):
@@ -51,6 +54,9 @@ def _is_safetensors(head: bytes) -> bool:
 def load_weight_file(path, map_location='cpu') -> Tuple[Dict, str]:
     """Load a weight file safely; returns ``(content, kind)`` with kind 'torch', 'safetensors' or 'pickle'.
 
+    The tensors remember the file they came from, so that a model refusing them can name it
+    (:func:`lcnet_mm.io.source_of`).
+
     Raises:
         FileNotFoundError, ValueError (unknown format, truncated or corrupt file, naming the file),
         UnsafeWeightFileError (a pickle that would run code).
@@ -58,7 +64,14 @@ def load_weight_file(path, map_location='cpu') -> Tuple[Dict, str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'weight file {str(path)!r} does not exist')
-    head = path.open('rb').read(16)
+    content, kind = _read(path, map_location)
+    remember_source(content, str(path))
+    return content, kind
+
+
+def _read(path: Path, map_location) -> Tuple[Dict, str]:
+    with path.open('rb') as f:
+        head = f.read(16)
     try:
         if head.startswith(b'PK\x03\x04') or zipfile.is_zipfile(path):
             return torch.load(path, map_location=map_location, weights_only=True), 'torch'
@@ -91,3 +104,20 @@ def to_tensor(value) -> torch.Tensor:
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(value))
     raise TypeError(f'expected an array, got {type(value).__name__}')
+
+
+def load_checkpoint(model: torch.nn.Module, path, strict: bool = True) -> Dict:
+    """Load the checkpoint at ``path`` into ``model`` through :func:`load_weight_file` (what this project's
+    deploy and benchmark tools use: safe whatever torch's defaults, and errors name the file). Accepts a
+    plain state dict or mmengine's ``{'state_dict': ..., 'meta': ...}``; returns the whole content."""
+    content, _ = load_weight_file(path)
+    state_dict = content.get('state_dict', content) if isinstance(content, dict) else content
+    if not isinstance(state_dict, dict):
+        raise ValueError(f'{path}: expected a state dict, got {type(state_dict).__name__}')
+    state_dict = {key[len('module.'):] if key.startswith('module.') else key: value
+                  for key, value in state_dict.items()}
+    try:
+        model.load_state_dict(state_dict, strict=strict)
+    except RuntimeError as error:  # torch's missing / unexpected keys: name the file
+        raise ValueError(f'{path} does not fit the model ({type(model).__name__}): {error}') from None
+    return content

@@ -14,3 +14,7 @@ model = dict(
     neck=dict(in_channels=(256, 512), out_channels=(256, 512, 512, 256, 256, 128)),
     # SSDHeadCompat is SSDHead with mmdet 3.3.0's prediction bug fixed (open-mmlab/mmdetection#11780).
     bbox_head=dict(type='SSDHeadCompat', in_channels=(256, 512, 512, 256, 256, 128)))
+
+# Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's, mmpretrain's) runs
+# this config; a dict key, so it merges with the base's default hooks.
+default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))

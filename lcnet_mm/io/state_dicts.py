@@ -1,0 +1,69 @@
+"""State dicts that do not fit a model: finding the tensors, naming the file they came from.
+
+mmengine's non-strict loading only *warns* when a tensor has another shape than the model's. That is
+right for a classifier head of another ``num_classes`` (the fine-tuning path), and wrong for a backbone
+of another width, which would load half-way and train on silently. So lcnet-mm's own modules refuse
+tensors of other shapes in their ``_load_from_state_dict`` (:func:`refuse_shape_mismatches`), and nothing
+else changes for any other model.
+
+The tensors a checkpoint was read into carry the name of their file (:func:`remember_source`), so that
+the error can name it wherever the loading started: mmengine's runner (``load_from``, ``--resume``, named
+by ``WeightsOnlyCheckpointHook``), this project's loaders, or the checkpoint schemes.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+
+_SOURCE_ATTRIBUTE = '_lcnet_mm_source'
+
+
+def remember_source(content, source: str) -> None:
+    """Tag every tensor of a (possibly nested) checkpoint dict with the file it came from."""
+    if isinstance(content, torch.Tensor):
+        setattr(content, _SOURCE_ATTRIBUTE, source)
+    elif isinstance(content, dict):
+        for value in content.values():
+            remember_source(value, source)
+
+
+def source_of(tensors: Dict) -> Optional[str]:
+    """The file the first tagged tensor of ``tensors`` came from, or None."""
+    for value in tensors.values():
+        source = getattr(value, _SOURCE_ATTRIBUTE, None)
+        if source is not None:
+            return source
+    return None
+
+
+def shape_mismatches(state_dict: Dict, shapes: Dict, ours: str = 'file', theirs: str = 'expected') -> List[str]:
+    """``'key: file (a, b) vs expected (c, d)'`` for every key of both whose shapes differ, in file order."""
+    return [f'{key}: {ours} {tuple(value.shape)} vs {theirs} {tuple(shapes[key])}'
+            for key, value in state_dict.items()
+            if key in shapes and hasattr(value, 'shape') and tuple(value.shape) != tuple(shapes[key])]
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's tensors have other shapes than the model's (another width, another layout)."""
+
+    def __init__(self, source: Optional[str], model: str, mismatched: Sequence[str], hint: str):
+        self.source, self.model, self.mismatched, self.hint = source, model, list(mismatched), hint
+        shown = self.mismatched[:4]
+        super().__init__(f'{source or "the checkpoint"} does not fit the model ({model}): {len(self.mismatched)} '
+                         f'tensors have other shapes, e.g. {shown}. {hint}')
+
+    def with_source(self, source: str) -> 'CheckpointMismatchError':
+        """The same error naming ``source``, where the loader knew the file and the model did not."""
+        if self.source or not source:
+            return self
+        return CheckpointMismatchError(source, self.model, self.mismatched, self.hint)
+
+
+def refuse_shape_mismatches(module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: str,
+                            only: str = '') -> None:
+    """For a module's ``_load_from_state_dict``: raise :class:`CheckpointMismatchError` if a tensor under
+    ``prefix + only`` has another shape than the module's own."""
+    own = {f'{prefix}{key}': value.shape for key, value in module.state_dict().items() if key.startswith(only)}
+    mismatched = shape_mismatches(state_dict, own, ours='checkpoint', theirs='model')
+    if mismatched:
+        raise CheckpointMismatchError(source_of({key: state_dict[key] for key in own if key in state_dict}),
+                                      model, mismatched, hint)
