@@ -16,9 +16,12 @@ model = dict(
         num_classes=num_classes,
         in_channels=256,  # make_divisible(512 * 0.5)
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, )))
+        topk=(1,),
+    ),
+)
 data_preprocessor = dict(
-    num_classes=num_classes, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+    num_classes=num_classes, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True
+)
 
 dataset_type = 'SyntheticShapesClassification'
 data_root = 'data/synthetic_shapes_cls'
@@ -33,14 +36,16 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', num_images=20000, pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', num_images=20000, pipeline=train_pipeline),
+)
 val_dataloader = dict(
     batch_size=100,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', num_images=500, pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, ))  # five classes: top-5 would always be 100%
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', num_images=500, pipeline=test_pipeline),
+)
+val_evaluator = dict(type='Accuracy', topk=(1,))  # five classes: top-5 would always be 100%
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
@@ -50,18 +55,27 @@ val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.01, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min_ratio=0.01,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
 ]
 auto_scale_lr = dict(base_batch_size=64)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmpretrain's) runs the config.
-    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+)
 # SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
 # that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
 custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]

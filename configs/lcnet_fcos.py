@@ -23,20 +23,23 @@ strides = [8, 16, 32]
 model = dict(
     # ImageNet RGB statistics, as PaddleClas trains PP-LCNet (the base config is caffe-style BGR).
     data_preprocessor=dict(
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32),
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32
+    ),
     backbone=dict(
         _delete_=True,  # drop the ResNet-50 settings of the base, its pretrained init_cfg included
         type='PPLCNet',
         scale=scale,
         out_indices=(2, 3, 4),
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False),  # trained from scratch: BN statistics must learn
+        norm_eval=False,  # trained from scratch: BN statistics must learn
+    ),
     neck=dict(
         in_channels=backbone_channels,
         out_channels=neck_channels,
         start_level=0,
         add_extra_convs=False,
-        num_outs=len(strides)),
+        num_outs=len(strides),
+    ),
     bbox_head=dict(
         num_classes=5,
         in_channels=neck_channels,
@@ -45,8 +48,10 @@ model = dict(
         strides=strides,
         # Objects are 10-120 px: split them over the three levels instead of COCO's 64/128/256/512.
         regress_ranges=((-1, 32), (32, 64), (64, 1e8)),
-        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)),
-    test_cfg=dict(nms_pre=1000, score_thr=0.05, nms=dict(type='nms', iou_threshold=0.6), max_per_img=100))
+        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
+    ),
+    test_cfg=dict(nms_pre=1000, score_thr=0.05, nms=dict(type='nms', iou_threshold=0.6), max_per_img=100),
+)
 
 # ---- data -------------------------------------------------------------------------------------------
 dataset_type = 'SyntheticShapesCoco'
@@ -81,7 +86,9 @@ train_dataloader = dict(
         num_images=train_images,
         filter_cfg=dict(filter_empty_gt=True, min_size=4),
         pipeline=train_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -94,7 +101,9 @@ val_dataloader = dict(
         num_images=val_images,
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'val/instances.json', metric='bbox', backend_args=backend_args)
 test_evaluator = val_evaluator
@@ -105,11 +114,19 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=0.004, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, bias_lr_factor=1.0),
-    clip_grad=dict(_delete_=True, max_norm=35, norm_type=2))
+    clip_grad=dict(_delete_=True, max_norm=35, norm_type=2),
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.05, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min_ratio=0.05,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
@@ -117,7 +134,8 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's) runs the config.
-    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+)
 # SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
 # that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
 custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]

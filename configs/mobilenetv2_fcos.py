@@ -12,8 +12,10 @@ model = dict(
         widen_factor=1.0,
         out_indices=(2, 4, 6),  # strides 8/16/32
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False),
-    neck=dict(in_channels=[32, 96, 320]))
+        norm_eval=False,
+    ),
+    neck=dict(in_channels=[32, 96, 320]),
+)
 
 # Same 10-minute budget: MobileNetV2 takes ~2x longer per iteration here (0.69 s vs 0.34 s at batch 8),
 # so its cosine schedule is fitted to 4 epochs instead of 7, ending inside the budget with an annealed
@@ -22,6 +24,13 @@ max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.05, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min_ratio=0.05,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
 ]

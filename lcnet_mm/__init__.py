@@ -5,6 +5,7 @@ registry scope and, by their bare names, in mmdet's and mmpretrain's registries 
 ``custom_imports=dict(imports=['lcnet_mm'], allow_failed_imports=False)``), and adds the ``paddle://`` and
 ``timm://`` checkpoint schemes. It changes nothing else: see :mod:`lcnet_mm.registry`.
 """
+
 from .datasets import SyntheticShapesClassification, SyntheticShapesCoco
 from .engine import TrainTimeHook, WeightsOnlyCheckpointHook
 from .models import LCNetClsHead, PPLCNet
@@ -15,5 +16,12 @@ __version__ = '0.1.0'
 register_in_toolboxes()
 register_checkpoint_schemes()
 
-__all__ = ['PPLCNet', 'LCNetClsHead', 'SyntheticShapesCoco', 'SyntheticShapesClassification', 'TrainTimeHook',
-           'WeightsOnlyCheckpointHook', '__version__']
+__all__ = [
+    'PPLCNet',
+    'LCNetClsHead',
+    'SyntheticShapesCoco',
+    'SyntheticShapesClassification',
+    'TrainTimeHook',
+    'WeightsOnlyCheckpointHook',
+    '__version__',
+]

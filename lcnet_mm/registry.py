@@ -14,6 +14,7 @@
 ``lcnet_mm/__init__.py`` calls both once its modules are imported. Importing lcnet_mm changes nothing else
 in mmengine, mmcv, mmdet or mmpretrain.
 """
+
 import importlib
 
 import torch.nn as nn
@@ -35,12 +36,14 @@ MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
 TOOLBOX_MODULES = {
     'mmdet': dict(
         MODELS=('PPLCNet', 'SSDHeadCompat'),
-        DATASETS=('SyntheticShapesCoco', ),
-        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook')),
+        DATASETS=('SyntheticShapesCoco',),
+        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+    ),
     'mmpretrain': dict(
         MODELS=('PPLCNet', 'LCNetClsHead'),
-        DATASETS=('SyntheticShapesClassification', ),
-        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook')),
+        DATASETS=('SyntheticShapesClassification',),
+        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+    ),
 }
 _OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS)
 
@@ -58,9 +61,11 @@ def register_in_toolboxes():
                 if existing is None:
                     theirs.register_module(name=name, module=ours)
                 elif existing is not ours:
-                    raise KeyError(f'{toolbox}.registry.{registry_name} already has a {name!r} '
-                                   f'({existing.__module__}); lcnet_mm does not replace it. Use the scoped '
-                                   f'name lcnet_mm.{name} for ours.')
+                    raise KeyError(
+                        f'{toolbox}.registry.{registry_name} already has a {name!r} '
+                        f'({existing.__module__}); lcnet_mm does not replace it. Use the scoped '
+                        f'name lcnet_mm.{name} for ours.'
+                    )
 
 
 def register_checkpoint_schemes():
@@ -68,10 +73,13 @@ def register_checkpoint_schemes():
     from mmengine.runner import CheckpointLoader
 
     from lcnet_mm.converters import CHECKPOINT_SCHEMES  # converters sit above the registry: import late
+
     for prefix, loader in CHECKPOINT_SCHEMES.items():
         existing = CheckpointLoader._schemes.get(prefix)  # mmengine has no public look-up
         if existing is None:
             CheckpointLoader.register_scheme(prefixes=prefix, loader=loader)
         elif existing is not loader:
-            raise KeyError(f"mmengine's CheckpointLoader already has a {prefix!r} scheme ({existing.__module__}."
-                           f'{existing.__name__}); lcnet_mm does not replace it')
+            raise KeyError(
+                f"mmengine's CheckpointLoader already has a {prefix!r} scheme ({existing.__module__}."
+                f'{existing.__name__}); lcnet_mm does not replace it'
+            )

@@ -17,6 +17,7 @@ def mmpretrain_scope():
     """Build mmpretrain models (ImageClassifier, its data preprocessor) in mmpretrain's scope, whatever
     scope an earlier test left current."""
     from mmengine.registry import DefaultScope
+
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         yield
 
@@ -29,7 +30,8 @@ class RunsACommand:
 
     def __reduce__(self):
         import os
-        return (os.system, (f'touch {self.marker}', ))
+
+        return (os.system, (f'touch {self.marker}',))
 
 
 def load_tool(name: str):

@@ -39,7 +39,7 @@ def test_widths_shapes_and_strides(scale):
         outs = model(torch.rand(1, 3, 64, 96))
     assert len(outs) == 5
     for i, out in enumerate(outs):
-        stride = 2**(i + 1)
+        stride = 2 ** (i + 1)
         assert tuple(out.shape) == (1, widths[i + 1], 64 // stride, 96 // stride)
 
 
@@ -48,12 +48,14 @@ def test_classifier_params_match_published(scale, mmpretrain_scope):
     _, params_m = PUBLISHED[scale]
     model = ImageClassifier(
         backbone=dict(type='PPLCNet', scale=scale),
-        head=dict(type='LCNetClsHead', num_classes=1000, in_channels=make_divisible(512 * scale)))
+        head=dict(type='LCNetClsHead', num_classes=1000, in_channels=make_divisible(512 * scale)),
+    )
     # Paddle's published counts include BN running mean/variance: in Paddle they are (non-trainable)
     # parameters, in torch buffers. Without them every width is 0.001-0.022 M lower.
     trainable = sum(p.numel() for p in model.parameters())
-    bn_statistics = sum(b.numel() for name, b in model.named_buffers()
-                        if name.endswith(('running_mean', 'running_var')))
+    bn_statistics = sum(
+        b.numel() for name, b in model.named_buffers() if name.endswith(('running_mean', 'running_var'))
+    )
     count = (trainable + bn_statistics) / 1e6
     assert abs(count - params_m) <= 0.01, f'x{scale}: {count:.4f} M params, published {params_m} M'
 
@@ -63,7 +65,7 @@ def test_sizes_not_multiple_of_32_round_up():
     with torch.no_grad():
         outs = model(torch.rand(2, 3, 225, 303))
     for i, out in enumerate(outs):
-        stride = 2**(i + 1)
+        stride = 2 ** (i + 1)
         assert out.shape[-2:] == (-(-225 // stride), -(-303 // stride))
 
 
@@ -73,7 +75,7 @@ def test_out_indices_negative_and_order():
     assert model.out_channels == (128, 256, 512)
     outs = model(torch.rand(1, 3, 64, 64))
     assert [o.shape[1] for o in outs] == [128, 256, 512]
-    assert PPLCNet(out_indices=3).out_indices == (3, )
+    assert PPLCNet(out_indices=3).out_indices == (3,)
 
 
 def test_other_scale_and_custom_arch_table():
@@ -82,7 +84,7 @@ def test_other_scale_and_custom_arch_table():
     assert model.stage_channels == [make_divisible(c * 0.6) for c in (32, 64, 128, 256, 512)]
     # The paper's ablation "SE in every block, 3x3 everywhere" is a config change, not new code.
     table = [[[3, c, s, True] for (_, c, s, _) in stage] for stage in PPLCNet.arch_settings['pp_lcnet']]
-    model = PPLCNet(arch=table, act_cfg=dict(type='ReLU'), out_indices=(4, ))
+    model = PPLCNet(arch=table, act_cfg=dict(type='ReLU'), out_indices=(4,))
     blocks = [b for stage in model.stages for b in stage]
     assert all(b.se is not None for b in blocks)
     assert all(b.depthwise_conv.conv.kernel_size == (3, 3) for b in blocks)
@@ -153,7 +155,7 @@ def test_default_init_follows_paddleclas():
     model.init_weights()
     conv = model.stages[3][0].pointwise_conv.conv  # 1x1, 128 -> 256: fan_in 128
     std = conv.weight.std().item()
-    assert abs(std - (2 / 128)**0.5) < 0.1 * (2 / 128)**0.5
+    assert abs(std - (2 / 128) ** 0.5) < 0.1 * (2 / 128) ** 0.5
     bn = model.stages[3][0].pointwise_conv.bn
     assert torch.all(bn.weight == 1) and torch.all(bn.bias == 0)
     # The stem too (mmcv's ConvModule would re-initialise it with fan-out: std sqrt(2/144), not sqrt(2/27)).
@@ -163,31 +165,34 @@ def test_default_init_follows_paddleclas():
         model = PPLCNet()
         model.init_weights()
         stds.append(model.stem.conv.weight.std().item())
-    assert abs(sum(stds) / len(stds) - (2 / 27)**0.5) < 0.1 * (2 / 27)**0.5
+    assert abs(sum(stds) / len(stds) - (2 / 27) ** 0.5) < 0.1 * (2 / 27) ** 0.5
 
 
-@pytest.mark.parametrize('kwargs, error, message', [
-    (dict(scale=0), ValueError, 'scale'),
-    (dict(scale=-1.0), ValueError, 'scale'),
-    (dict(scale=float('nan')), ValueError, 'scale'),
-    (dict(scale='x1.0'), TypeError, "'x1.0'"),
-    (dict(scale=True), TypeError, 'scale'),
-    (dict(out_indices=(5, )), ValueError, r'\[-5, 4\]'),
-    (dict(out_indices=(-6, )), ValueError, '-6'),
-    (dict(out_indices=(1, 1)), ValueError, 'twice'),
-    (dict(out_indices=()), TypeError, 'non-empty'),
-    (dict(out_indices=('a', )), TypeError, "'a'"),
-    (dict(frozen_stages=5), ValueError, r'\[-1, 4\]'),
-    (dict(frozen_stages=-2), ValueError, '-2'),
-    (dict(frozen_stages=1.0), TypeError, 'frozen_stages'),
-    (dict(arch='pp_lcnet_v2'), ValueError, "'pp_lcnet_v2'"),
-    (dict(arch=[]), ValueError, 'non-empty'),
-    (dict(arch=[[[3, 32, 1]]]), ValueError, r'stage 0 block 0 is \[3, 32, 1\]'),
-    (dict(arch=[[[4, 32, 1, False]]]), ValueError, 'kernel_size'),
-    (dict(arch=[[[3, 32, 3, False]]]), ValueError, 'stride'),
-    (dict(arch=[[[3, 32, 1, False]], [[3, 0, 2, False]]]), ValueError, 'stage 1 block 0'),
-    (dict(arch=[[[3, 32, 1, 'yes']]]), ValueError, 'use_se'),
-])
+@pytest.mark.parametrize(
+    'kwargs, error, message',
+    [
+        (dict(scale=0), ValueError, 'scale'),
+        (dict(scale=-1.0), ValueError, 'scale'),
+        (dict(scale=float('nan')), ValueError, 'scale'),
+        (dict(scale='x1.0'), TypeError, "'x1.0'"),
+        (dict(scale=True), TypeError, 'scale'),
+        (dict(out_indices=(5,)), ValueError, r'\[-5, 4\]'),
+        (dict(out_indices=(-6,)), ValueError, '-6'),
+        (dict(out_indices=(1, 1)), ValueError, 'twice'),
+        (dict(out_indices=()), TypeError, 'non-empty'),
+        (dict(out_indices=('a',)), TypeError, "'a'"),
+        (dict(frozen_stages=5), ValueError, r'\[-1, 4\]'),
+        (dict(frozen_stages=-2), ValueError, '-2'),
+        (dict(frozen_stages=1.0), TypeError, 'frozen_stages'),
+        (dict(arch='pp_lcnet_v2'), ValueError, "'pp_lcnet_v2'"),
+        (dict(arch=[]), ValueError, 'non-empty'),
+        (dict(arch=[[[3, 32, 1]]]), ValueError, r'stage 0 block 0 is \[3, 32, 1\]'),
+        (dict(arch=[[[4, 32, 1, False]]]), ValueError, 'kernel_size'),
+        (dict(arch=[[[3, 32, 3, False]]]), ValueError, 'stride'),
+        (dict(arch=[[[3, 32, 1, False]], [[3, 0, 2, False]]]), ValueError, 'stage 1 block 0'),
+        (dict(arch=[[[3, 32, 1, 'yes']]]), ValueError, 'use_se'),
+    ],
+)
 def test_bad_arguments_name_the_value(kwargs, error, message):
     with pytest.raises(error, match=message):
         PPLCNet(**kwargs)
@@ -197,13 +202,13 @@ def test_custom_arch_changes_allowed_indices():
     model = PPLCNet(arch=[[[3, 32, 2, False]], [[3, 64, 2, False]]], out_indices=(0, 1))
     assert model.out_channels == (32, 64)
     with pytest.raises(ValueError, match=r'\[-2, 1\]'):
-        PPLCNet(arch=[[[3, 32, 2, False]], [[3, 64, 2, False]]], out_indices=(2, ))
+        PPLCNet(arch=[[[3, 32, 2, False]], [[3, 64, 2, False]]], out_indices=(2,))
 
 
 def test_head_pools_or_takes_pooled_features():
     head = LCNetClsHead(num_classes=7, in_channels=512).eval()
     feats = torch.rand(2, 512, 3, 5)
-    logits = head((feats, ))
+    logits = head((feats,))
     pooled = head(feats.mean(dim=(2, 3)))
     assert logits.shape == (2, 7)
     torch.testing.assert_close(logits, pooled)
@@ -217,7 +222,7 @@ def test_head_pools_or_takes_pooled_features():
 def test_head_rejects_wrong_channels_and_arguments():
     head = LCNetClsHead(num_classes=7, in_channels=512)
     with pytest.raises(ValueError, match='in_channels=512 but receives 256'):
-        head((torch.rand(1, 256, 2, 2), ))
+        head((torch.rand(1, 256, 2, 2),))
     with pytest.raises(ValueError, match='num_classes'):
         LCNetClsHead(num_classes=0)
     with pytest.raises(ValueError, match='dropout_ratio'):
@@ -226,10 +231,18 @@ def test_head_rejects_wrong_channels_and_arguments():
 
 def test_head_loss_topk_and_predict(mmpretrain_scope):
     from mmpretrain.structures import DataSample
+
     model = ImageClassifier(
         backbone=dict(type='PPLCNet', scale=0.5),
-        head=dict(type='LCNetClsHead', num_classes=5, in_channels=256, topk=(1, 3), cal_acc=True,
-                  loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1)))
+        head=dict(
+            type='LCNetClsHead',
+            num_classes=5,
+            in_channels=256,
+            topk=(1, 3),
+            cal_acc=True,
+            loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1),
+        ),
+    )
     model.init_weights()
     images = torch.rand(4, 3, 64, 64)
     samples = [DataSample().set_gt_label(i % 5) for i in range(4)]
@@ -240,6 +253,6 @@ def test_head_loss_topk_and_predict(mmpretrain_scope):
     preds = model.predict(images)
     assert len(preds) == 4
     for pred in preds:
-        assert pred.pred_score.shape == (5, )
+        assert pred.pred_score.shape == (5,)
         torch.testing.assert_close(pred.pred_score.sum(), torch.tensor(1.0))
         assert 0 <= int(pred.pred_label) < 5

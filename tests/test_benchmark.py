@@ -1,4 +1,5 @@
 """tools/benchmark.py and lcnet_mm.benchmark: what is reported, not how fast anything is."""
+
 import csv
 import json
 from pathlib import Path
@@ -17,19 +18,47 @@ LCNET_CLS = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x1.0_8xb256_in1k.py')
 MNV3_CLS = str(ROOT / 'configs' / 'peers' / 'mobilenet-v3-large_8xb256_in1k.py')
 
 
-
-
-QUICK = ['--input-size', '64', '64', '--warmup', '1', '--rounds', '2', '--reps', '1', '--throughput-batch', '2',
-         '--throughput-rounds', '1']
+QUICK = [
+    '--input-size',
+    '64',
+    '64',
+    '--warmup',
+    '1',
+    '--rounds',
+    '2',
+    '--reps',
+    '1',
+    '--throughput-batch',
+    '2',
+    '--throughput-rounds',
+    '1',
+]
 
 
 @pytest.mark.slow
 def test_benchmark_reports_every_model_and_path(tmp_path, capsys):
     out = tmp_path / 'bench'
-    status = load_tool('benchmark').main([
-        LCNET_CLS, 'timm:lcnet_100', MNV3_CLS, '--part', 'model', 'model', 'backbone',
-        '--paths', 'eager', 'folded', 'jit', 'onnxruntime', '--reference', 'lcnet_100 (timm)', '--out-dir', str(out),
-        *QUICK])
+    status = load_tool('benchmark').main(
+        [
+            LCNET_CLS,
+            'timm:lcnet_100',
+            MNV3_CLS,
+            '--part',
+            'model',
+            'model',
+            'backbone',
+            '--paths',
+            'eager',
+            'folded',
+            'jit',
+            'onnxruntime',
+            '--reference',
+            'lcnet_100 (timm)',
+            '--out-dir',
+            str(out),
+            *QUICK,
+        ]
+    )
     printed = capsys.readouterr()
     # timm's folded path cannot be taken (below): the tables are complete, and the exit status says so
     assert status == 1 and 'error: 1 of 12 model/path pairs were not timed' in printed.err
@@ -67,35 +96,44 @@ def test_benchmark_reports_every_model_and_path(tmp_path, capsys):
     assert len(json.loads((out / 'results.json').read_text())['rows']) == 12
     assert (out / 'latency.png').stat().st_size > 10000
     assert sorted(p.name for p in (out / 'onnx').iterdir()) == sorted(
-        ['pplcnet-x1.0_8xb256_in1k.onnx', 'lcnet_100__timm_.onnx', 'mobilenet-v3-large_8xb256_in1k__backbone_.onnx'])
+        ['pplcnet-x1.0_8xb256_in1k.onnx', 'lcnet_100__timm_.onnx', 'mobilenet-v3-large_8xb256_in1k__backbone_.onnx']
+    )
 
 
 @pytest.mark.slow
 def test_benchmark_accuracy_equals_test_py(tmp_path, mmpretrain_scope):
     """With a checkpoint the benchmark evaluates it with the toolbox's runner: the same top-1 as test.py."""
     config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
-    data = ['test_dataloader.dataset.num_images=20', f'test_dataloader.dataset.data_root={tmp_path / "data"}',
-            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    data = [
+        'test_dataloader.dataset.num_images=20',
+        f'test_dataloader.dataset.data_root={tmp_path / "data"}',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+    ]
     subject = build_subject(config)
     checkpoint = tmp_path / 'random.pth'
     torch.save({'state_dict': subject.model.state_dict()}, checkpoint)
-    status = load_tool('benchmark').main([config, '--checkpoints', str(checkpoint), '--out-dir', str(tmp_path / 'b'),
-                                          '--cfg-options', *data, *QUICK])
+    status = load_tool('benchmark').main(
+        [config, '--checkpoints', str(checkpoint), '--out-dir', str(tmp_path / 'b'), '--cfg-options', *data, *QUICK]
+    )
     assert status == 0
     row = json.loads((tmp_path / 'b' / 'results.json').read_text())['rows'][0]
     assert row['metric'] == 'accuracy/top1'
-    metrics = load_tool('test').main([config, str(checkpoint), '--work-dir', str(tmp_path / 't'),
-                                      '--cfg-options', *data])
+    metrics = load_tool('test').main(
+        [config, str(checkpoint), '--work-dir', str(tmp_path / 't'), '--cfg-options', *data]
+    )
     assert row['accuracy'] == pytest.approx(metrics['accuracy/top1'])
 
 
 def test_bad_arguments_are_named(tmp_path, capsys):
     tool = load_tool('benchmark')
-    for argv, message in (([str(tmp_path / 'nope.py')], 'nope.py'),
-                          ([LCNET_CLS, '--checkpoints', 'a.pth', 'b.pth'], 'one value per model'),
-                          ([LCNET_CLS, '--checkpoints', str(tmp_path / 'missing.pth')], 'missing.pth'),
-                          ([LCNET_CLS, '--input-size', '16', '16'], 'at least 32x32'),
-                          ([LCNET_CLS, '--paths', 'tensorrt'], 'tensorrt')):
+    for argv, message in (
+        ([str(tmp_path / 'nope.py')], 'nope.py'),
+        ([LCNET_CLS, '--checkpoints', 'a.pth', 'b.pth'], 'one value per model'),
+        ([LCNET_CLS, '--checkpoints', str(tmp_path / 'missing.pth')], 'missing.pth'),
+        ([LCNET_CLS, '--input-size', '16', '16'], 'at least 32x32'),
+        ([LCNET_CLS, '--paths', 'tensorrt'], 'tensorrt'),
+    ):
         with pytest.raises(SystemExit):
             tool.parse_args(argv)
         assert message in capsys.readouterr().err
@@ -145,6 +183,7 @@ def test_calibration_gives_random_networks_real_activations():
 
 def test_output_difference_is_relative_only_above_one():
     from lcnet_mm.deploy import output_difference
+
     small = torch.tensor([0.5, -0.2])
     assert output_difference([small + 1e-3], [small]) == pytest.approx((1e-3, 1e-3), rel=1e-4)
     boxes = torch.tensor([200.0, 10.0])  # pixels: 2e-2 off is 1e-4 of the largest value

@@ -1,5 +1,6 @@
 """Classification: every mmpretrain config of the project builds and trains a step on the embedded data;
 the embedded data set is a real task; a classifier checkpoint becomes a detector backbone."""
+
 import re
 import subprocess
 import sys
@@ -23,10 +24,14 @@ PUBLISHED_TOP1 = {0.25: 51.86, 0.35: 58.09, 0.5: 63.14, 0.75: 68.18, 1.0: 71.32,
 @pytest.fixture(scope='module')
 def small_dataset(tmp_path_factory):
     from mmengine.registry import DefaultScope
+
     with DefaultScope.overwrite_default_scope('mmpretrain'):  # whatever scope an earlier test left
         return SyntheticShapesClassification(
-            data_root=str(tmp_path_factory.mktemp('cls')), split='train', num_images=10,
-            pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
+            data_root=str(tmp_path_factory.mktemp('cls')),
+            split='train',
+            num_images=10,
+            pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')],
+        )
 
 
 @pytest.fixture
@@ -39,6 +44,7 @@ def build_classifier(config):
     cfg = Config.fromfile(str(ROOT / config))
     init_default_scope(cfg.default_scope)
     from mmpretrain.registry import MODELS
+
     model_cfg = cfg.model
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))  # as the Runner merges it
     model = MODELS.build(model_cfg)
@@ -80,17 +86,17 @@ def test_config_trains_one_step_and_predicts(config, small_batch):
         predictions = model.test_step(small_batch)
     num_classes = cfg.model.head.num_classes
     for prediction in predictions:
-        assert prediction.pred_score.shape == (num_classes, )
+        assert prediction.pred_score.shape == (num_classes,)
         torch.testing.assert_close(prediction.pred_score.sum(), torch.tensor(1.0))
         assert 0 <= int(prediction.pred_label) < num_classes
 
 
 def test_embedded_set_is_balanced_deterministic_and_untrained_model_is_near_chance(tmp_path, mmpretrain_scope):
     pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-    dataset = SyntheticShapesClassification(data_root=str(tmp_path / 'a'), split='val', num_images=100,
-                                            pipeline=pipeline)
-    again = SyntheticShapesClassification(data_root=str(tmp_path / 'b'), split='val', num_images=100,
-                                          pipeline=pipeline)
+    dataset = SyntheticShapesClassification(
+        data_root=str(tmp_path / 'a'), split='val', num_images=100, pipeline=pipeline
+    )
+    again = SyntheticShapesClassification(data_root=str(tmp_path / 'b'), split='val', num_images=100, pipeline=pipeline)
     assert dataset.metainfo['classes'] == ('circle', 'cross', 'square', 'star', 'triangle')
     labels = [dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))]
     assert sorted(set(labels)) == [0, 1, 2, 3, 4] and all(labels.count(c) == 20 for c in range(5))
@@ -110,19 +116,46 @@ def test_embedded_set_is_balanced_deterministic_and_untrained_model_is_near_chan
 def test_classification_run_checkpoint_initialises_detector_backbone(tmp_path):
     """train.py on a classification config, test.py reports accuracy, and the checkpoint it wrote is the
     detector's Pretrained backbone."""
-    tiny = ['train_dataloader.dataset.num_images=16', 'val_dataloader.dataset.num_images=10',
-            'test_dataloader.dataset.num_images=10', 'train_dataloader.batch_size=8', 'train_cfg.max_epochs=1',
-            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-            'model.backbone.scale=1.0', 'model.head.in_channels=512']
+    tiny = [
+        'train_dataloader.dataset.num_images=16',
+        'val_dataloader.dataset.num_images=10',
+        'test_dataloader.dataset.num_images=10',
+        'train_dataloader.batch_size=8',
+        'train_cfg.max_epochs=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'model.backbone.scale=1.0',
+        'model.head.in_channels=512',
+    ]
     config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
     work = tmp_path / 'work'
-    for tool, args in (('train.py', [config, '--work-dir', str(work)]),
-                       ('test.py', [config, str(work / 'epoch_1.pth'), '--work-dir', str(work), '--show-dir', 'vis',
-                                    '--out', str(tmp_path / 'predictions.pkl')])):
-        proc = subprocess.run([sys.executable, str(ROOT / 'tools' / tool), *args, '--cfg-options', *tiny],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    for tool, args in (
+        ('train.py', [config, '--work-dir', str(work)]),
+        (
+            'test.py',
+            [
+                config,
+                str(work / 'epoch_1.pth'),
+                '--work-dir',
+                str(work),
+                '--show-dir',
+                'vis',
+                '--out',
+                str(tmp_path / 'predictions.pkl'),
+            ],
+        ),
+    ):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / 'tools' / tool), *args, '--cfg-options', *tiny],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'accuracy/top1:' in proc.stdout + proc.stderr  # tools/test.py reports top-1
     assert len(list(work.glob('*/vis/*.png'))) == 10  # --show-dir: every test image drawn
@@ -133,9 +166,10 @@ def test_classification_run_checkpoint_initialises_detector_backbone(tmp_path):
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(work / 'epoch_1.pth'), prefix='backbone.')
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
+
     detector = MODELS.build(cfg.model)
     detector.init_weights()
-    trained = {k[len('backbone.'):]: v for k, v in checkpoint['state_dict'].items() if k.startswith('backbone.')}
+    trained = {k[len('backbone.') :]: v for k, v in checkpoint['state_dict'].items() if k.startswith('backbone.')}
     loaded = detector.backbone.state_dict()
     assert set(loaded) == set(trained), 'missing or unexpected backbone keys'
     for key, value in trained.items():

@@ -1,4 +1,5 @@
 """tools/convert_weights.py and lcnet_mm.converters: parity with timm and PaddleClas, safe loading, errors."""
+
 import pickle
 import re
 import subprocess
@@ -58,12 +59,17 @@ PADDLE_STAGES = ['blocks2', 'blocks3', 'blocks4', 'blocks5', 'blocks6']
 def paddle_state_dict(scale=0.5, num_classes=10, seed=0):
     """Random tensors in PaddleClas's exact layout and naming, as a Paddle 3 .pdparams holds them."""
     from lcnet_mm.models.layers import make_divisible
+
     rng = np.random.default_rng(seed)
 
     def conv_bn(prefix, out_c, in_c, k):
-        return {f'{prefix}.conv.weight': rng.normal(0, (2 / (in_c * k * k))**0.5, (out_c, in_c, k, k)),
-                f'{prefix}.bn.weight': rng.uniform(0.5, 1.5, out_c), f'{prefix}.bn.bias': rng.normal(0, 0.2, out_c),
-                f'{prefix}.bn._mean': rng.normal(0, 0.5, out_c), f'{prefix}.bn._variance': rng.uniform(0.2, 2, out_c)}
+        return {
+            f'{prefix}.conv.weight': rng.normal(0, (2 / (in_c * k * k)) ** 0.5, (out_c, in_c, k, k)),
+            f'{prefix}.bn.weight': rng.uniform(0.5, 1.5, out_c),
+            f'{prefix}.bn.bias': rng.normal(0, 0.2, out_c),
+            f'{prefix}.bn._mean': rng.normal(0, 0.5, out_c),
+            f'{prefix}.bn._variance': rng.uniform(0.2, 2, out_c),
+        }
 
     channels = make_divisible(16 * scale)
     state = conv_bn('conv1', channels, 3, 3)
@@ -78,7 +84,7 @@ def paddle_state_dict(scale=0.5, num_classes=10, seed=0):
                 state[f'{name}.{i}.se.conv2.bias'] = rng.normal(0, 0.1, channels)
             state.update(conv_bn(f'{name}.{i}.pw_conv', out_c, channels, 1))
             channels = out_c
-    state['last_conv.weight'] = rng.normal(0, (2 / channels)**0.5, (1280, channels, 1, 1))
+    state['last_conv.weight'] = rng.normal(0, (2 / channels) ** 0.5, (1280, channels, 1, 1))
     state['fc.weight'] = rng.normal(0, 0.05, (1280, num_classes))  # Paddle Linear: [in, out]
     state['fc.bias'] = rng.normal(0, 0.1, num_classes)
     state = {k: v.astype(np.float32) for k, v in state.items()}
@@ -93,8 +99,15 @@ def paddle_forward(state, images):
     def conv_bn_hswish(x, prefix, stride, groups):
         w = p[f'{prefix}.conv.weight']
         x = F.conv2d(x, w, stride=stride, padding=w.shape[-1] // 2, groups=groups)
-        x = F.batch_norm(x, p[f'{prefix}.bn._mean'], p[f'{prefix}.bn._variance'], p[f'{prefix}.bn.weight'],
-                         p[f'{prefix}.bn.bias'], training=False, eps=1e-5)
+        x = F.batch_norm(
+            x,
+            p[f'{prefix}.bn._mean'],
+            p[f'{prefix}.bn._variance'],
+            p[f'{prefix}.bn.weight'],
+            p[f'{prefix}.bn.bias'],
+            training=False,
+            eps=1e-5,
+        )
         return F.hardswish(x)
 
     x = conv_bn_hswish(images, 'conv1', 2, 1)
@@ -102,8 +115,11 @@ def paddle_forward(state, images):
         for i, (_, _, stride, se) in enumerate(stage):
             x = conv_bn_hswish(x, f'{name}.{i}.dw_conv', stride, x.shape[1])
             if se:
-                s = F.relu(F.conv2d(x.mean((2, 3), keepdim=True), p[f'{name}.{i}.se.conv1.weight'],
-                                    p[f'{name}.{i}.se.conv1.bias']))
+                s = F.relu(
+                    F.conv2d(
+                        x.mean((2, 3), keepdim=True), p[f'{name}.{i}.se.conv1.weight'], p[f'{name}.{i}.se.conv1.bias']
+                    )
+                )
                 x = x * F.hardsigmoid(F.conv2d(s, p[f'{name}.{i}.se.conv2.weight'], p[f'{name}.{i}.se.conv2.bias']))
             x = conv_bn_hswish(x, f'{name}.{i}.pw_conv', 1, 1)
     x = F.hardswish(F.conv2d(x.mean((2, 3), keepdim=True), p['last_conv.weight'])).flatten(1)
@@ -129,15 +145,20 @@ def test_paddle_file_converts_tensor_by_tensor_and_reproduces_paddle_logits(tmp_
         new = new.replace('dw_conv', 'depthwise_conv').replace('pw_conv', 'pointwise_conv')
         new = new.replace('se.conv1', 'se.squeeze.conv').replace('se.conv2', 'se.excite.conv')
         new = re.sub(r'\.bn\.(\w+)$', lambda m: f'.bn.{bn_names[m[1]]}', new)
-        new = {'last_conv.weight': 'head.head_conv.conv.weight', 'fc.weight': 'head.fc.weight',
-               'fc.bias': 'head.fc.bias'}.get(new, new)
+        new = {
+            'last_conv.weight': 'head.head_conv.conv.weight',
+            'fc.weight': 'head.fc.weight',
+            'fc.bias': 'head.fc.bias',
+        }.get(new, new)
         expected = torch.from_numpy(value.T.copy() * np.float32(0.8) if key == 'fc.weight' else value)
         torch.testing.assert_close(converted[new], expected, msg=key)
     # The logits: lcnet-mm with the converted weights (ordinary dropout) = Paddle's eval forward.
     from mmpretrain.models import ImageClassifier
+
     # PaddleClas's head conv has no bias: the default LCNetClsHead.
-    model = ImageClassifier(backbone=dict(type='PPLCNet', scale=0.5),
-                            head=dict(type='LCNetClsHead', num_classes=10, in_channels=256)).eval()
+    model = ImageClassifier(
+        backbone=dict(type='PPLCNet', scale=0.5), head=dict(type='LCNetClsHead', num_classes=10, in_channels=256)
+    ).eval()
     model.load_state_dict(converted, strict=True)
     images = torch.rand(2, 3, 96, 128, generator=torch.Generator().manual_seed(4)) * 2 - 1
     with torch.no_grad():
@@ -172,7 +193,7 @@ def test_truncated_unknown_and_mismatched_files_are_named(tmp_path):
     good = tmp_path / 'lcnet_050.pth'
     torch.save(state, good)
     truncated = tmp_path / 'truncated.pth'
-    truncated.write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
+    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     with pytest.raises(ValueError, match='truncated.pth.*truncated or corrupt'):
         convert_weights(truncated)
     text = tmp_path / 'notes.txt'
@@ -184,14 +205,18 @@ def test_truncated_unknown_and_mismatched_files_are_named(tmp_path):
     missing = dict(state)
     del missing['blocks.5.1.conv_pw.weight']
     torch.save(missing, tmp_path / 'missing.pth')
-    with pytest.raises(ValueError, match=r'missing.pth does not fit PP-LCNet x0.5: missing keys '
-                                         r"\['backbone.stages.4.1.pointwise_conv.conv.weight'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r'missing.pth does not fit PP-LCNet x0.5: missing keys '
+        r"\['backbone.stages.4.1.pointwise_conv.conv.weight'\]",
+    ):
         convert_weights(tmp_path / 'missing.pth')
     wrong = dict(state)
     wrong['classifier.weight'] = torch.zeros(1000, 7)
     torch.save(wrong, tmp_path / 'wrong_shape.pth')
-    with pytest.raises(ValueError,
-                       match=r'wrong_shape.pth.*head.fc.weight: file \(1000, 7\) vs expected \(1000, 1280\)'):
+    with pytest.raises(
+        ValueError, match=r'wrong_shape.pth.*head.fc.weight: file \(1000, 7\) vs expected \(1000, 1280\)'
+    ):
         convert_weights(tmp_path / 'wrong_shape.pth')
     foreign = {'layer1.weight': torch.zeros(1)}
     torch.save(foreign, tmp_path / 'resnet.pth')
@@ -200,8 +225,12 @@ def test_truncated_unknown_and_mismatched_files_are_named(tmp_path):
 
 
 def run_converter(*args):
-    return subprocess.run([sys.executable, str(ROOT / 'tools' / 'convert_weights.py'), *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'convert_weights.py'), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_reports_what_it_found_and_refuses_another_width(tmp_path):
@@ -219,14 +248,20 @@ def test_cli_reports_what_it_found_and_refuses_another_width(tmp_path):
 
 def test_converted_timm_weights_train_as_detection_backbone(tmp_path):
     torch.save(timm_model('lcnet_100').state_dict(), tmp_path / 'lcnet_100.pth')
-    proc = run_converter(tmp_path / 'lcnet_100.pth', tmp_path / 'backbone.pth', '--backbone-only', '--config',
-                         ROOT / 'configs/lcnet_fcos.py')
+    proc = run_converter(
+        tmp_path / 'lcnet_100.pth',
+        tmp_path / 'backbone.pth',
+        '--backbone-only',
+        '--config',
+        ROOT / 'configs/lcnet_fcos.py',
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     cfg = Config.fromfile(str(ROOT / 'configs/lcnet_fcos.py'))
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'backbone.pth'), prefix='backbone.')
     init_default_scope('mmdet')
     from mmdet.registry import DATASETS, MODELS
     from mmengine.dataset import pseudo_collate
+
     detector = MODELS.build(cfg.model)
     detector.init_weights()
     converted = torch.load(tmp_path / 'backbone.pth', weights_only=True)['state_dict']
@@ -234,9 +269,11 @@ def test_converted_timm_weights_train_as_detection_backbone(tmp_path):
     assert {f'backbone.{k}' for k in loaded} == set(converted)
     for key, value in loaded.items():
         torch.testing.assert_close(value, converted[f'backbone.{key}'], msg=key)
-    dataset = DATASETS.build(dict(type='SyntheticShapesCoco', data_root=str(tmp_path / 'data'), num_images=2,
-                                  pipeline=cfg.train_pipeline))
+    dataset = DATASETS.build(
+        dict(type='SyntheticShapesCoco', data_root=str(tmp_path / 'data'), num_images=2, pipeline=cfg.train_pipeline)
+    )
     detector.train()
-    losses = detector.train_step(pseudo_collate([dataset[0], dataset[1]]),
-                                 OptimWrapper(torch.optim.SGD(detector.parameters(), lr=1e-3)))
+    losses = detector.train_step(
+        pseudo_collate([dataset[0], dataset[1]]), OptimWrapper(torch.optim.SGD(detector.parameters(), lr=1e-3))
+    )
     assert all(torch.isfinite(v) for v in losses.values())

@@ -1,4 +1,5 @@
 """BN folding (switch_to_deploy), the deploy flag in configs, and loading folded checkpoints."""
+
 import copy
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def trained_like(backbone: nn.Module) -> nn.Module:
     return backbone.eval()
 
 
-@pytest.mark.parametrize('scale, out_indices', [(1.0, (2, 3, 4)), (0.5, (4, )), (2.5, (0, 1, 2, 3, 4))])
+@pytest.mark.parametrize('scale, out_indices', [(1.0, (2, 3, 4)), (0.5, (4,)), (2.5, (0, 1, 2, 3, 4))])
 def test_switch_to_deploy_keeps_outputs_and_matches_deploy_build(scale, out_indices):
     model = trained_like(PPLCNet(scale=scale, out_indices=out_indices))
     folded = copy.deepcopy(model).switch_to_deploy()
@@ -87,7 +88,7 @@ def test_head_switch_removes_dropout_and_keeps_logits():
     head = LCNetClsHead(num_classes=7, in_channels=64, dropout_ratio=0.5)
     head.init_weights()
     head.eval()
-    feats = (torch.randn(3, 64, 7, 7), )
+    feats = (torch.randn(3, 64, 7, 7),)
     with torch.no_grad():
         expected = head(feats)
         head.switch_to_deploy()
@@ -141,9 +142,14 @@ def test_test_py_runs_the_folded_checkpoint_with_the_deploy_flag(tmp_path, mmpre
     """The runner path: tools/test.py on the folded checkpoint with model.backbone.deploy=True predicts what
     it predicts on the training checkpoint."""
     import pickle
+
     config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
-    data = ['test_dataloader.dataset.num_images=20', f'test_dataloader.dataset.data_root={tmp_path / "data"}',
-            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    data = [
+        'test_dataloader.dataset.num_images=20',
+        f'test_dataloader.dataset.data_root={tmp_path / "data"}',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+    ]
     model, _ = build_model_from_config(config)
     trained_like(model.backbone)
     trained = tmp_path / 'trained.pth'
@@ -155,8 +161,19 @@ def test_test_py_runs_the_folded_checkpoint_with_the_deploy_flag(tmp_path, mmpre
     runs = {}
     for name, checkpoint, extra in (('trained', trained, []), ('folded', folded, ['model.backbone.deploy=True'])):
         out = tmp_path / f'{name}.pkl'
-        metrics = test.main([config, str(checkpoint), '--work-dir', str(tmp_path / name), '--out', str(out),
-                             '--cfg-options', *data, *extra])
+        metrics = test.main(
+            [
+                config,
+                str(checkpoint),
+                '--work-dir',
+                str(tmp_path / name),
+                '--out',
+                str(out),
+                '--cfg-options',
+                *data,
+                *extra,
+            ]
+        )
         with open(out, 'rb') as f:
             runs[name] = (metrics, torch.stack([torch.as_tensor(p['pred_score']) for p in pickle.load(f)]))
     assert runs['folded'][0]['accuracy/top1'] == runs['trained'][0]['accuracy/top1']

@@ -1,4 +1,5 @@
 """Every detection config of the project builds, trains one step and predicts on the embedded data."""
+
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,9 @@ from mmengine.registry import init_default_scope
 ROOT = Path(__file__).resolve().parents[1]
 # The detection zoo (one folder per algorithm) and the demos on the embedded data.
 ZOO_FOLDERS = ('fcos', 'retinanet', 'atss', 'gfl', 'faster_rcnn', 'ssd')
-DETECTION_CONFIGS = sorted(str(p.relative_to(ROOT)) for folder in ZOO_FOLDERS
-                           for p in (ROOT / 'configs' / folder).glob('*.py')) + [
-    'configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py'
-]
+DETECTION_CONFIGS = sorted(
+    str(p.relative_to(ROOT)) for folder in ZOO_FOLDERS for p in (ROOT / 'configs' / folder).glob('*.py')
+) + ['configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py']
 SMALL_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -27,9 +27,16 @@ SMALL_PIPELINE = [
 def small_batch(tmp_path_factory):
     init_default_scope('mmdet')
     from mmdet.registry import DATASETS
+
     dataset = DATASETS.build(
-        dict(type='SyntheticShapesCoco', data_root=str(tmp_path_factory.mktemp('data')), split='train',
-             num_images=2, pipeline=SMALL_PIPELINE))
+        dict(
+            type='SyntheticShapesCoco',
+            data_root=str(tmp_path_factory.mktemp('data')),
+            split='train',
+            num_images=2,
+            pipeline=SMALL_PIPELINE,
+        )
+    )
     return pseudo_collate([dataset[0], dataset[1]])
 
 
@@ -37,6 +44,7 @@ def build_detector(config):
     cfg = Config.fromfile(str(ROOT / config))
     init_default_scope(cfg.default_scope)
     from mmdet.registry import MODELS
+
     model = MODELS.build(cfg.model)
     model.init_weights()
     return cfg, model
@@ -69,7 +77,7 @@ def test_config_trains_one_step_and_predicts(config, small_batch):
     for prediction in predictions:
         instances = prediction.pred_instances
         n = len(instances)
-        assert instances.bboxes.shape == (n, 4) and instances.scores.shape == (n, )
+        assert instances.bboxes.shape == (n, 4) and instances.scores.shape == (n,)
         assert torch.isfinite(instances.bboxes).all()
         assert ((instances.scores >= 0) & (instances.scores <= 1)).all()
         assert ((instances.labels >= 0) & (instances.labels < num_classes)).all()

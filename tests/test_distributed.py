@@ -4,6 +4,7 @@ DDP keeps parameters identical by averaging gradients; BN running statistics are
 rank's own batches, so the configs carry mmengine's SyncBuffersHook to average them after every epoch
 (without it, rank 1's BN statistics differ from rank 0's after the last iteration).
 """
+
 import os
 import subprocess
 import textwrap
@@ -14,7 +15,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
-DUMP_HOOK = textwrap.dedent('''
+DUMP_HOOK = textwrap.dedent("""
     import torch
     from mmengine.dist import get_rank
     from mmengine.hooks import Hook
@@ -25,28 +26,49 @@ DUMP_HOOK = textwrap.dedent('''
         def after_train(self, runner):
             model = getattr(runner.model, 'module', runner.model)
             torch.save(model.state_dict(), f'{runner.work_dir}/rank{get_rank()}.pth')
-''')
+""")
 
 
 @pytest.mark.slow
 def test_two_cpu_processes_train_identically(tmp_path):
     (tmp_path / 'dump_rank_weights.py').write_text(DUMP_HOOK)
     config = tmp_path / 'dist.py'
-    config.write_text(textwrap.dedent(f'''
-        _base_ = '{ROOT / "configs/lcnet_fcos.py"}'
+    config.write_text(
+        textwrap.dedent(f"""
+        _base_ = '{ROOT / 'configs/lcnet_fcos.py'}'
         custom_imports = dict(imports=['lcnet_mm', 'dump_rank_weights'], allow_failed_imports=False)
         custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook'), dict(type='DumpRankWeights')]
-    '''))
+    """)
+    )
     work = tmp_path / 'work'
     env = dict(os.environ, PYTHONPATH=str(tmp_path), PORT='29533', OMP_NUM_THREADS='1')
     proc = subprocess.run(
-        ['bash', str(ROOT / 'tools/dist_train.sh'), str(config), '2', '--work-dir', str(work), '--cfg-options',
-         'train_dataloader.dataset.num_images=16', 'val_dataloader.dataset.num_images=4',
-         'train_dataloader.batch_size=2',
-         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-         'val_dataloader.persistent_workers=False', 'val_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
-         'model.backbone.scale=0.5', 'model.neck.in_channels=[64,128,256]'],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        [
+            'bash',
+            str(ROOT / 'tools/dist_train.sh'),
+            str(config),
+            '2',
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+            'train_dataloader.dataset.num_images=16',
+            'val_dataloader.dataset.num_images=4',
+            'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False',
+            'val_dataloader.batch_size=2',
+            'train_cfg.max_epochs=1',
+            'model.backbone.scale=0.5',
+            'model.neck.in_channels=[64,128,256]',
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     log = proc.stdout + proc.stderr
     assert 'Distributed launcher: pytorch' in log or 'launcher: pytorch' in log

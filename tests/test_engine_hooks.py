@@ -13,8 +13,9 @@ def runner_checkpoint():
     hub.update_scalar('val/coco/bbox_mAP', 0.25)
     hub.update_info('eta', np.float64(12.5))
     hub.update_info('keep_ckpt_ids', [1, 2])
-    return dict(meta=dict(epoch=2, iter=20, seed=np.int64(3)), state_dict=dict(w=torch.ones(2)),
-                message_hub=hub.state_dict())
+    return dict(
+        meta=dict(epoch=2, iter=20, seed=np.int64(3)), state_dict=dict(w=torch.ones(2)), message_hub=hub.state_dict()
+    )
 
 
 def test_mmengine_checkpoint_needs_unsafe_loading_without_the_hook(tmp_path):

@@ -1,4 +1,5 @@
 """ONNX export of classifiers and detectors: dynamic shapes, parity with PyTorch, runtimes, decoding."""
+
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,6 @@ from lcnet_mm.utils import build_model_from_config
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x0.5_8xb256_in1k.py')
 DETECTOR = str(ROOT / 'configs' / 'lcnet_fcos.py')
-
-
 
 
 def realistic(config):
@@ -83,8 +82,9 @@ def test_export_tool_detector_with_decoding(tmp_path, capsys):
     checkpoint = checkpoint_of(model, tmp_path / 'fcos.pth')
     out = tmp_path / 'fcos.onnx'
     # An untrained head scores every location about 0.01 (its prior): keep them all to compare boxes.
-    rc = load_tool('export_onnx').main([DETECTOR, checkpoint, str(out), '--input-size', '256', '224',
-                                        '--cfg-options', 'model.test_cfg.score_thr=0.0'])
+    rc = load_tool('export_onnx').main(
+        [DETECTOR, checkpoint, str(out), '--input-size', '256', '224', '--cfg-options', 'model.test_cfg.score_thr=0.0']
+    )
     printed = capsys.readouterr().out
     assert rc == 0, printed
     assert 'cls_scores.0' in printed and 'score_factors.2' in printed

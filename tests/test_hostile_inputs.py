@@ -1,4 +1,5 @@
 """Odd and hostile inputs either work or stop with an error that names the problem."""
+
 import json
 import subprocess
 import sys
@@ -35,8 +36,11 @@ def build(config, **changes):
 # ---- configs ----------------------------------------------------------------------------------------
 def test_neck_channels_that_do_not_match_are_caught_with_the_right_ones():
     _, model = build('configs/lcnet_fcos.py', **{'model.neck.in_channels': [128, 256, 500]})
-    with pytest.raises(ValueError, match=r'FPN in_channels=\[128, 256, 500\] do not match .* '
-                                         r'set model.neck.in_channels=\[128, 256, 512\]'):
+    with pytest.raises(
+        ValueError,
+        match=r'FPN in_channels=\[128, 256, 500\] do not match .* '
+        r'set model.neck.in_channels=\[128, 256, 512\]',
+    ):
         check_backbone_channels(model)
     _, model = build('configs/lcnet_fcos.py', **{'model.backbone.scale': 0.75})  # width changed, neck not
     with pytest.raises(ValueError, match=r'set model.neck.in_channels=\[96, 192, 384\]'):
@@ -52,9 +56,20 @@ def test_head_channels_that_do_not_match_are_caught(mmpretrain_scope):
 
 def test_train_py_stops_before_training_on_a_channel_mismatch(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools/train.py'), str(ROOT / 'configs/lcnet_fcos.py'), '--work-dir',
-         str(tmp_path / 'w'), '--cfg-options', 'model.backbone.scale=0.5'], cwd=tmp_path, capture_output=True,
-        text=True, timeout=300)
+        [
+            sys.executable,
+            str(ROOT / 'tools/train.py'),
+            str(ROOT / 'configs/lcnet_fcos.py'),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--cfg-options',
+            'model.backbone.scale=0.5',
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0 and 'set model.neck.in_channels=[64, 128, 256]' in proc.stderr
     assert not (tmp_path / 'data').exists()  # stopped before any data was generated
 
@@ -82,9 +97,12 @@ def test_truncated_unknown_and_other_width_checkpoints(tmp_path):
     garbage.write_bytes(b'\x00\x01not a checkpoint')
     with pytest.raises(ValueError, match='weights.bin: unknown weight file format'):
         load_weight_file(garbage)
-    with pytest.raises(CheckpointMismatchError, match=r'x1.0.pth does not fit the model \(PPLCNet\(scale=0.5\)\).*'
-                                                      r'stem.conv.weight: checkpoint \(16, 3, 3, 3\) vs model '
-                                                      r'\(8, 3, 3, 3\)'):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r'x1.0.pth does not fit the model \(PPLCNet\(scale=0.5\)\).*'
+        r'stem.conv.weight: checkpoint \(16, 3, 3, 3\) vs model '
+        r'\(8, 3, 3, 3\)',
+    ):
         lcnet_mm_load_checkpoint(PPLCNet(scale=0.5), good)
     lcnet_mm_load_checkpoint(PPLCNet(scale=1.0), good)  # the right width loads
     load_checkpoint(PPLCNet(scale=1.0), str(good))  # and through mmengine's own loader
@@ -95,8 +113,14 @@ def odd_coco(root: Path):
     """Images of odd kinds in one COCO split: grayscale, RGBA, tiny, elongated, off-size, empty."""
     (root / 'images').mkdir(parents=True)
     rng = np.random.default_rng(0)
-    specs = [('gray.png', (60, 80), 'gray'), ('rgba.png', (64, 64), 'rgba'), ('tiny.png', (17, 23), 'color'),
-             ('long.png', (20, 400), 'color'), ('odd.png', (225, 303), 'color'), ('empty.png', (50, 70), 'color')]
+    specs = [
+        ('gray.png', (60, 80), 'gray'),
+        ('rgba.png', (64, 64), 'rgba'),
+        ('tiny.png', (17, 23), 'color'),
+        ('long.png', (20, 400), 'color'),
+        ('odd.png', (225, 303), 'color'),
+        ('empty.png', (50, 70), 'color'),
+    ]
     images, annotations = [], []
     for i, (name, (h, w), kind) in enumerate(specs, start=1):
         channels = {'gray': 1, 'rgba': 4, 'color': 3}[kind]
@@ -104,19 +128,38 @@ def odd_coco(root: Path):
         cv2.imwrite(str(root / 'images' / name), pixels if channels != 1 else pixels[..., 0])
         images.append(dict(id=i, file_name=name, height=h, width=w))
         if name != 'empty.png':
-            annotations.append(dict(id=i, image_id=i, category_id=1 + i % 5, iscrowd=0,
-                                    bbox=[1.0, 1.0, min(w, 12) - 2.0, min(h, 12) - 2.0], area=80.0))
+            annotations.append(
+                dict(
+                    id=i,
+                    image_id=i,
+                    category_id=1 + i % 5,
+                    iscrowd=0,
+                    bbox=[1.0, 1.0, min(w, 12) - 2.0, min(h, 12) - 2.0],
+                    area=80.0,
+                )
+            )
     categories = [dict(id=i + 1, name=n) for i, n in enumerate(('circle', 'triangle', 'square', 'cross', 'star'))]
-    (root / 'instances.json').write_text(json.dumps(dict(images=images, annotations=annotations,
-                                                         categories=categories)))
+    (root / 'instances.json').write_text(
+        json.dumps(dict(images=images, annotations=annotations, categories=categories))
+    )
     return [s[0] for s in specs]
 
 
 def coco_dataset(root, cfg, pipeline, test_mode):
     from mmdet.registry import DATASETS
-    return DATASETS.build(dict(type='CocoDataset', data_root=str(root), ann_file='instances.json',
-                               data_prefix=dict(img='images/'), metainfo=dict(classes=cfg.classes),
-                               filter_cfg=dict(filter_empty_gt=False), pipeline=pipeline, test_mode=test_mode))
+
+    return DATASETS.build(
+        dict(
+            type='CocoDataset',
+            data_root=str(root),
+            ann_file='instances.json',
+            data_prefix=dict(img='images/'),
+            metainfo=dict(classes=cfg.classes),
+            filter_cfg=dict(filter_empty_gt=False),
+            pipeline=pipeline,
+            test_mode=test_mode,
+        )
+    )
 
 
 def test_odd_images_train_and_predict(tmp_path):

@@ -2,6 +2,7 @@
 mmdet or mmpretrain is replaced, no registry entry of theirs is added or replaced except our own names, and
 their everyday fine-tuning path (a head of another num_classes skipped with a warning) works as they made it.
 """
+
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from lcnet_mm.registry import TOOLBOX_MODULES
 ROOT = Path(__file__).resolve().parents[1]
 
 # Run in a fresh process: import the whole stack, take a snapshot, import lcnet_mm, compare.
-SNAPSHOT_SCRIPT = textwrap.dedent('''
+SNAPSHOT_SCRIPT = textwrap.dedent("""
     import importlib, json, sys
     import torch
     for name in ('mmengine.runner', 'mmengine.model', 'mmengine.hooks', 'mmengine.optim', 'mmengine.evaluator',
@@ -76,7 +77,7 @@ SNAPSHOT_SCRIPT = textwrap.dedent('''
     report['state_changed'] = state != (torch.get_num_threads(), torch.get_default_dtype(),
                                         DefaultScope.get_current_instance())
     print(json.dumps(report))
-''')
+""")
 
 
 def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
@@ -92,8 +93,11 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
     assert not report['state_changed']
     # Only our names, only in the toolboxes' own registries (none in mmengine's root registries); our own
     # scope is a new child registry.
-    expected = {f'{toolbox}.{registry.lower().rstrip("s")}': sorted(names)
-                for toolbox, registries in TOOLBOX_MODULES.items() for registry, names in registries.items()}
+    expected = {
+        f'{toolbox}.{registry.lower().rstrip("s")}': sorted(names)
+        for toolbox, registries in TOOLBOX_MODULES.items()
+        for registry, names in registries.items()
+    }
     assert report['registry_added'] == expected
     assert set(report['new_registries']) == {'lcnet_mm.model', 'lcnet_mm.dataset', 'lcnet_mm.hook'}
     assert report['schemes_added'] == ['paddle://', 'timm://']
@@ -102,6 +106,7 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
 def retinanet(num_classes):
     from mmdet.registry import MODELS
     from mmengine.config import Config
+
     cfg = Config.fromfile(str(ROOT / 'tests' / 'fixtures' / 'retinanet_r18_shapes.py'))
     cfg.model.bbox_head.num_classes = num_classes
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -111,6 +116,7 @@ def retinanet(num_classes):
 def test_mmdet_fine_tuning_loads_with_a_warning_in_a_process_that_imported_lcnet_mm(tmp_path, caplog):
     """The bug report, as a user met it: an mmdet model with nothing of ours, 80 -> 5 classes."""
     import lcnet_mm  # noqa: F401
+
     source = retinanet(80)
     path = tmp_path / 'retinanet_80_classes.pth'
     torch.save({'state_dict': source.state_dict()}, path)
@@ -123,10 +129,14 @@ def test_mmdet_fine_tuning_loads_with_a_warning_in_a_process_that_imported_lcnet
 
 def test_another_width_is_refused_by_pplcnet_naming_the_tensors(tmp_path):
     from lcnet_mm import PPLCNet
+
     path = tmp_path / 'x1.0.pth'
     torch.save({'state_dict': PPLCNet(scale=1.0).state_dict()}, path)
-    with pytest.raises(CheckpointMismatchError, match=r'PPLCNet\(scale=0.5\).*stem.conv.weight: checkpoint '
-                                                      r'\(16, 3, 3, 3\) vs model \(8, 3, 3, 3\)'):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r'PPLCNet\(scale=0.5\).*stem.conv.weight: checkpoint '
+        r'\(16, 3, 3, 3\) vs model \(8, 3, 3, 3\)',
+    ):
         load_checkpoint(PPLCNet(scale=0.5), str(path))
     # through init_cfg the file is named too
     backbone = PPLCNet(scale=0.5, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
@@ -136,6 +146,7 @@ def test_another_width_is_refused_by_pplcnet_naming_the_tensors(tmp_path):
 
 def test_head_conv_of_another_width_is_refused_but_another_num_classes_is_skipped(tmp_path, mmpretrain_scope):
     from lcnet_mm import LCNetClsHead
+
     path = tmp_path / 'head.pth'
     torch.save(LCNetClsHead(num_classes=1000, in_channels=512).state_dict(), path)
     five = LCNetClsHead(num_classes=5, in_channels=512)
@@ -147,24 +158,38 @@ def test_head_conv_of_another_width_is_refused_but_another_num_classes_is_skippe
 
 # ---- the real workflows, through tools/train.py ---------------------------------------------------------
 def train(args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / 'tools' / 'train.py'), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'train.py'), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def classifier(config):
     """The model of a classification config, with random weights."""
     from lcnet_mm.utils import build_model_from_config
+
     model, _ = build_model_from_config(str(ROOT / config))
     model.init_weights()
     return model
 
 
-TINY_CLS = ['train_dataloader.dataset.num_images=8', 'val_dataloader.dataset.num_images=5',
-            'train_dataloader.batch_size=4', 'val_dataloader.batch_size=5', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-            'val_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
-            # lr 0: after training, every loaded parameter is still exactly what the checkpoint held
-            'optim_wrapper.optimizer.lr=0.0', 'optim_wrapper.optimizer.weight_decay=0.0']
+TINY_CLS = [
+    'train_dataloader.dataset.num_images=8',
+    'val_dataloader.dataset.num_images=5',
+    'train_dataloader.batch_size=4',
+    'val_dataloader.batch_size=5',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'train_cfg.max_epochs=1',
+    # lr 0: after training, every loaded parameter is still exactly what the checkpoint held
+    'optim_wrapper.optimizer.lr=0.0',
+    'optim_wrapper.optimizer.weight_decay=0.0',
+]
 
 
 @pytest.mark.slow
@@ -173,8 +198,16 @@ def test_train_py_fine_tunes_an_mmdet_detector_to_another_num_classes(tmp_path):
     checkpoint = tmp_path / 'retinanet_80_classes.pth'
     torch.save({'state_dict': source}, checkpoint)
     work = tmp_path / 'work'
-    proc = train([ROOT / 'tests/fixtures/retinanet_r18_shapes.py', '--work-dir', work, '--cfg-options',
-                  f'load_from={checkpoint}'], tmp_path)
+    proc = train(
+        [
+            ROOT / 'tests/fixtures/retinanet_r18_shapes.py',
+            '--work-dir',
+            work,
+            '--cfg-options',
+            f'load_from={checkpoint}',
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'size mismatch for bbox_head.retina_cls.weight' in proc.stdout + proc.stderr  # mmengine's warning
     trained = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
@@ -189,8 +222,17 @@ def test_train_py_fine_tunes_a_pplcnet_classifier_to_another_num_classes(tmp_pat
     checkpoint = tmp_path / 'pplcnet_x0.5_in1k.pth'
     torch.save({'state_dict': source.state_dict()}, checkpoint)
     work = tmp_path / 'work'
-    proc = train([ROOT / 'configs/lcnet_cls_shapes.py', '--work-dir', work, '--cfg-options', *TINY_CLS,
-                  f'load_from={checkpoint}'], tmp_path)
+    proc = train(
+        [
+            ROOT / 'configs/lcnet_cls_shapes.py',
+            '--work-dir',
+            work,
+            '--cfg-options',
+            *TINY_CLS,
+            f'load_from={checkpoint}',
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'size mismatch for head.fc.weight' in proc.stdout + proc.stderr
     trained = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
@@ -204,12 +246,23 @@ def test_train_py_fine_tunes_a_pplcnet_classifier_to_another_num_classes(tmp_pat
 def test_train_py_refuses_a_checkpoint_of_another_width_naming_it(tmp_path, mmpretrain_scope):
     checkpoint = tmp_path / 'pplcnet_x1.0_in1k.pth'
     torch.save({'state_dict': classifier('configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py').state_dict()}, checkpoint)
-    proc = train([ROOT / 'configs/lcnet_cls_shapes.py', '--work-dir', tmp_path / 'work', '--cfg-options',
-                  *TINY_CLS, f'load_from={checkpoint}'], tmp_path)
+    proc = train(
+        [
+            ROOT / 'configs/lcnet_cls_shapes.py',
+            '--work-dir',
+            tmp_path / 'work',
+            '--cfg-options',
+            *TINY_CLS,
+            f'load_from={checkpoint}',
+        ],
+        tmp_path,
+    )
     assert proc.returncode != 0
     assert 'CheckpointMismatchError' in proc.stderr
-    assert (f'{checkpoint} does not fit the model (PPLCNet(scale=0.5))' in proc.stderr
-            and 'backbone.stem.conv.weight: checkpoint (16, 3, 3, 3) vs model (8, 3, 3, 3)' in proc.stderr)
+    assert (
+        f'{checkpoint} does not fit the model (PPLCNet(scale=0.5))' in proc.stderr
+        and 'backbone.stem.conv.weight: checkpoint (16, 3, 3, 3) vs model (8, 3, 3, 3)' in proc.stderr
+    )
 
 
 def test_init_cfg_pretrained_loads_a_classifier_backbone_into_a_detector(tmp_path, mmpretrain_scope):
@@ -218,6 +271,7 @@ def test_init_cfg_pretrained_loads_a_classifier_backbone_into_a_detector(tmp_pat
     torch.save({'state_dict': source.state_dict()}, checkpoint)
     from mmdet.registry import MODELS
     from mmengine.config import Config
+
     cfg = Config.fromfile(str(ROOT / 'configs/lcnet_fcos.py'))
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -251,16 +305,21 @@ def test_checkpoint_schemes_convert_on_load(tmp_path):
     from safetensors.torch import save_file
 
     from lcnet_mm.converters import convert_weights
+
     path = tmp_path / 'lcnet_050.safetensors'
     save_file(timm.create_model('lcnet_050', pretrained=False).state_dict(), str(path))
     loaded = _load_checkpoint(f'timm://{path}')['state_dict']
     expected = convert_weights(path)[0]['state_dict']
     assert loaded.keys() == expected.keys() and all(torch.equal(loaded[k], expected[k]) for k in loaded)
-    with pytest.raises(ValueError, match=r"paddle:// expects paddle weights, but the file holds timm weights; "
-                                         r"load it as timm://"):
+    with pytest.raises(
+        ValueError,
+        match=r'paddle:// expects paddle weights, but the file holds timm weights; '
+        r'load it as timm://',
+    ):
         _load_checkpoint(f'paddle://{path}')
     # a PPLCNet x0.5 backbone initialised from it: Pretrained with a prefix, as in a detector config
     from lcnet_mm import PPLCNet
+
     backbone = PPLCNet(scale=0.5, init_cfg=dict(type='Pretrained', checkpoint=f'timm://{path}', prefix='backbone.'))
     backbone.init_weights()
     assert torch.equal(backbone.stem.conv.weight, expected['backbone.stem.conv.weight'])

@@ -1,4 +1,5 @@
 """Configs name PPLCNet the way users will write them: through custom_imports, in a fresh process."""
+
 import json
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import textwrap
 
 import pytest
 
-BUILD_SCRIPT = textwrap.dedent('''
+BUILD_SCRIPT = textwrap.dedent("""
     import json, sys
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -18,7 +19,7 @@ BUILD_SCRIPT = textwrap.dedent('''
     print(json.dumps(dict(model=type(model).__name__, backbone=type(backbone).__name__,
                           module=type(backbone).__module__, out_channels=backbone.out_channels,
                           head=type(getattr(model, 'head', None)).__name__)))
-''')
+""")
 
 
 def build_in_fresh_process(tmp_path, config_text):
@@ -33,35 +34,44 @@ def build_in_fresh_process(tmp_path, config_text):
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmpretrain'])
 def test_bare_name_from_toolbox_scope(tmp_path, scope):
-    result = build_in_fresh_process(tmp_path, f'''
+    result = build_in_fresh_process(
+        tmp_path,
+        f"""
         default_scope = '{scope}'
         custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
         model = dict(type='PPLCNet', scale=0.5, out_indices=(2, 3, 4))
-    ''')
+    """,
+    )
     assert result['backbone'] == 'PPLCNet'
     assert result['module'] == 'lcnet_mm.models.backbones.pp_lcnet'
     assert result['out_channels'] == [64, 128, 256]
 
 
 def test_bare_names_in_an_mmpretrain_classifier(tmp_path):
-    result = build_in_fresh_process(tmp_path, '''
+    result = build_in_fresh_process(
+        tmp_path,
+        """
         default_scope = 'mmpretrain'
         custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
         model = dict(type='ImageClassifier',
                      backbone=dict(type='PPLCNet', scale=0.75),
                      neck=dict(type='GlobalAveragePooling'),
                      head=dict(type='LCNetClsHead', num_classes=10, in_channels=384))
-    ''')
+    """,
+    )
     assert (result['model'], result['backbone'], result['head']) == ('ImageClassifier', 'PPLCNet', 'LCNetClsHead')
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmpretrain'])
 def test_scoped_name_from_any_toolbox(tmp_path, scope):
     # The scoped name needs no custom_imports: mmengine imports lcnet_mm.registry by the scope name.
-    result = build_in_fresh_process(tmp_path, f'''
+    result = build_in_fresh_process(
+        tmp_path,
+        f"""
         default_scope = '{scope}'
         model = dict(type='lcnet_mm.PPLCNet', scale=1.0, out_indices=(3, 4))
-    ''')
+    """,
+    )
     assert result['backbone'] == 'PPLCNet'
     assert result['out_channels'] == [256, 512]
 

@@ -7,6 +7,7 @@ checkpoint, so with random augmentation a resumed run sees other flips than the 
 weights differ (by ~0.2 max abs here). Everything that *is* checkpointed (weights, AdamW state, lr
 schedule, epoch/iteration counters, data order) is checked by the equality below.
 """
+
 import re
 import signal
 import subprocess
@@ -17,19 +18,41 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ['train_dataloader.dataset.num_images=24', 'val_dataloader.dataset.num_images=2',
-        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False', 'train_cfg.max_epochs=3',
-        'param_scheduler.1.T_max=3', 'param_scheduler.1.end=3', 'default_hooks.logger.interval=1',
-        'train_dataloader.dataset.pipeline.2.prob=0.0', 'model.backbone.scale=0.5',
-        'model.neck.in_channels=[64,128,256]']
+TINY = [
+    'train_dataloader.dataset.num_images=24',
+    'val_dataloader.dataset.num_images=2',
+    'train_dataloader.batch_size=4',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'train_cfg.max_epochs=3',
+    'param_scheduler.1.T_max=3',
+    'param_scheduler.1.end=3',
+    'default_hooks.logger.interval=1',
+    'train_dataloader.dataset.pipeline.2.prob=0.0',
+    'model.backbone.scale=0.5',
+    'model.neck.in_channels=[64,128,256]',
+]
 
 
 def train(work_dir, cwd, *extra):
     return subprocess.Popen(
-        [sys.executable, str(ROOT / 'tools/train.py'), str(ROOT / 'configs/lcnet_fcos.py'), '--work-dir',
-         str(work_dir), *extra, '--cfg-options', *TINY], cwd=cwd, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            str(ROOT / 'tools/train.py'),
+            str(ROOT / 'configs/lcnet_fcos.py'),
+            '--work-dir',
+            str(work_dir),
+            *extra,
+            '--cfg-options',
+            *TINY,
+        ],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def learning_rates(log: str):

@@ -1,4 +1,5 @@
 """The embedded detection data set: a real task, deterministic, generated atomically."""
+
 import hashlib
 import json
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_is_a_real_detection_task(tmp_path):
     for image_id in range(1, 61):
         boxes = [a['bbox'] for a in coco['annotations'] if a['image_id'] == image_id]
         for i, (x0, y0, w0, h0) in enumerate(boxes):
-            for x1, y1, w1, h1 in boxes[i + 1:]:
+            for x1, y1, w1, h1 in boxes[i + 1 :]:
                 iw = min(x0 + w0, x1 + w1) - max(x0, x1)
                 ih = min(y0 + h0, y1 + h1) - max(y0, y1)
                 if iw > 0 and ih > 0:
@@ -76,8 +77,15 @@ def test_existing_data_is_reused_and_changed_params_regenerate(tmp_path):
 
 def test_interrupted_generation_leaves_nothing_trusted(tmp_path):
     root = tmp_path / 'train'
-    params = dict(version=1, split='train', num_images=5, seed=0, image_size=(224, 352), object_size=(10, 120),
-                  objects_per_image=(1, 8))
+    params = dict(
+        version=1,
+        split='train',
+        num_images=5,
+        seed=0,
+        image_size=(224, 352),
+        object_size=(10, 120),
+        objects_per_image=(1, 8),
+    )
 
     def interrupted(tmp, p):
         generate_detection_split(tmp, dict(p, num_images=2))
@@ -95,12 +103,15 @@ def test_interrupted_generation_leaves_nothing_trusted(tmp_path):
     assert read_manifest(root)['num_images'] == 5
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(split='holdout'), "'holdout'"),
-    (dict(num_images=0), 'num_images'),
-    (dict(object_size=(50, 10)), 'object_size'),
-    (dict(object_size=(10, 300)), 'does not fit'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(split='holdout'), "'holdout'"),
+        (dict(num_images=0), 'num_images'),
+        (dict(object_size=(50, 10)), 'object_size'),
+        (dict(object_size=(10, 300)), 'does not fit'),
+    ],
+)
 def test_bad_parameters_are_named(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         make(tmp_path, **{'num_images': 2, **kwargs})

@@ -1,4 +1,5 @@
 """lcnet-mm computes exactly what timm's LCNet computes, given the same weights."""
+
 import pytest
 import timm
 import torch
@@ -23,8 +24,10 @@ def randomize_batch_norm(model, generator):
 def lcnet_mm_classifier(scale, num_classes=1000):
     return ImageClassifier(
         backbone=dict(type='PPLCNet', scale=scale),
-        head=dict(type='LCNetClsHead', num_classes=num_classes, in_channels=make_divisible(512 * scale),
-                  head_conv_bias=True))
+        head=dict(
+            type='LCNetClsHead', num_classes=num_classes, in_channels=make_divisible(512 * scale), head_conv_bias=True
+        ),
+    )
 
 
 @pytest.mark.parametrize('name', sorted(TIMM_SCALES))

@@ -1,4 +1,5 @@
 """Every tool exits non-zero when it fails, so that scripts and CI notice (run as a user would run them)."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +14,20 @@ CLASSIFIER = ROOT / 'configs' / 'lcnet_cls_shapes.py'
 
 
 def tool(name, *args, cwd=None):
-    return subprocess.run([sys.executable, str(ROOT / 'tools' / f'{name}.py'), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / f'{name}.py'), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     """A classifier with real BN statistics: its folded form differs from it by float rounding, not zero."""
     from lcnet_mm.utils import build_model_from_config
+
     model, _ = build_model_from_config(str(CLASSIFIER))
     trained_like(model.backbone)
     model.head.init_weights()
@@ -31,8 +38,26 @@ def checkpoint(tmp_path_factory):
 
 def test_benchmark_exits_1_when_a_pair_was_not_timed(tmp_path):
     # timm's BatchNormAct2d cannot be folded: the row is written, the exit status says it was not timed
-    proc = tool('benchmark', 'timm:lcnet_050', '--paths', 'eager', 'folded', '--input-size', '64', '64', '--warmup',
-                '1', '--rounds', '1', '--reps', '1', '--throughput-batch', '0', '--out-dir', tmp_path)
+    proc = tool(
+        'benchmark',
+        'timm:lcnet_050',
+        '--paths',
+        'eager',
+        'folded',
+        '--input-size',
+        '64',
+        '64',
+        '--warmup',
+        '1',
+        '--rounds',
+        '1',
+        '--reps',
+        '1',
+        '--throughput-batch',
+        '0',
+        '--out-dir',
+        tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert 'error: 1 of 2 model/path pairs were not timed' in proc.stderr and 'lcnet_050 (timm) / folded' in proc.stderr
     assert (tmp_path / 'results.md').is_file()
@@ -54,12 +79,15 @@ def test_export_onnx_exits_1_when_parity_fails(tmp_path, checkpoint):
     assert proc.returncode == 1 and 'FAILED' in proc.stdout
 
 
-@pytest.mark.parametrize('name, args', [
-    ('convert_weights', ['not-a-file.pdparams', 'out.pth']),
-    ('train', ['configs/nope.py']),
-    ('test', [str(CLASSIFIER), 'missing.pth']),
-    ('benchmark', ['configs/nope.py']),
-])
+@pytest.mark.parametrize(
+    'name, args',
+    [
+        ('convert_weights', ['not-a-file.pdparams', 'out.pth']),
+        ('train', ['configs/nope.py']),
+        ('test', [str(CLASSIFIER), 'missing.pth']),
+        ('benchmark', ['configs/nope.py']),
+    ],
+)
 def test_tools_exit_non_zero_on_bad_input(tmp_path, name, args):
     proc = tool(name, *args, cwd=tmp_path)
     assert proc.returncode != 0

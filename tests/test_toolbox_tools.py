@@ -1,6 +1,7 @@
 """The toolboxes' own command-line tools (installed with mmdet and mmpretrain under ``.mim/tools/``) train,
 resume and test this project's configs exactly as ``tools/train.py`` and ``tools/test.py`` do: whatever
 makes the runs work lives in the configs, not in our launcher."""
+
 import importlib.util
 import re
 import subprocess
@@ -12,13 +13,32 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADERS = ['num_workers=0', 'persistent_workers=False']
-DETECTION = ('mmdet', 'configs/lcnet_fcos.py', 'coco/bbox_mAP', [
-    'train_dataloader.dataset.num_images=6', 'val_dataloader.dataset.num_images=3',
-    'test_dataloader.dataset.num_images=3', 'train_dataloader.batch_size=3', 'val_dataloader.batch_size=3',
-    'model.backbone.scale=0.5', 'model.neck.in_channels=[64,128,256]'])
-CLASSIFICATION = ('mmpretrain', 'configs/lcnet_cls_shapes.py', 'accuracy/top1', [
-    'train_dataloader.dataset.num_images=8', 'val_dataloader.dataset.num_images=5',
-    'test_dataloader.dataset.num_images=5', 'train_dataloader.batch_size=4', 'val_dataloader.batch_size=5'])
+DETECTION = (
+    'mmdet',
+    'configs/lcnet_fcos.py',
+    'coco/bbox_mAP',
+    [
+        'train_dataloader.dataset.num_images=6',
+        'val_dataloader.dataset.num_images=3',
+        'test_dataloader.dataset.num_images=3',
+        'train_dataloader.batch_size=3',
+        'val_dataloader.batch_size=3',
+        'model.backbone.scale=0.5',
+        'model.neck.in_channels=[64,128,256]',
+    ],
+)
+CLASSIFICATION = (
+    'mmpretrain',
+    'configs/lcnet_cls_shapes.py',
+    'accuracy/top1',
+    [
+        'train_dataloader.dataset.num_images=8',
+        'val_dataloader.dataset.num_images=5',
+        'test_dataloader.dataset.num_images=5',
+        'train_dataloader.batch_size=4',
+        'val_dataloader.batch_size=5',
+    ],
+)
 
 
 def toolbox_tool(toolbox: str, name: str) -> Path:
@@ -26,8 +46,9 @@ def toolbox_tool(toolbox: str, name: str) -> Path:
 
 
 def run(tool: Path, args, cwd) -> str:
-    proc = subprocess.run([sys.executable, str(tool), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(tool), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f'{tool} {args}\n' + proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout + proc.stderr
 
@@ -35,8 +56,14 @@ def run(tool: Path, args, cwd) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize('toolbox, config, metric, tiny', [DETECTION, CLASSIFICATION], ids=['mmdet', 'mmpretrain'])
 def test_toolbox_tools_train_resume_and_test_our_configs(tmp_path, toolbox, config, metric, tiny):
-    options = [*tiny, *(f'{loader}.{setting}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-                        for setting in LOADERS)]
+    options = [
+        *tiny,
+        *(
+            f'{loader}.{setting}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+            for setting in LOADERS
+        ),
+    ]
     work = tmp_path / 'work'
     train, test = toolbox_tool(toolbox, 'train'), toolbox_tool(toolbox, 'test')
     assert train.is_file() and test.is_file()
@@ -45,12 +72,18 @@ def test_toolbox_tools_train_resume_and_test_our_configs(tmp_path, toolbox, conf
     first = torch.load(work / 'epoch_1.pth', weights_only=True)  # the safe default reads it
     assert first['meta']['epoch'] == 1
 
-    log = run(train, [ROOT / config, '--work-dir', work, '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
-                      *options], tmp_path)
+    log = run(
+        train,
+        [ROOT / config, '--work-dir', work, '--resume', '--cfg-options', 'train_cfg.max_epochs=2', *options],
+        tmp_path,
+    )
     assert re.search(r'resumed epoch: 1, iter: \d+', log)
     second = torch.load(work / 'epoch_2.pth', weights_only=True)
     assert second['meta']['epoch'] == 2 and second['meta']['train_time_s'] > first['meta']['train_time_s']
 
-    log = run(test, [ROOT / config, work / 'epoch_2.pth', '--work-dir', tmp_path / 'test', '--cfg-options',
-                     *options], tmp_path)
+    log = run(
+        test,
+        [ROOT / config, work / 'epoch_2.pth', '--work-dir', tmp_path / 'test', '--cfg-options', *options],
+        tmp_path,
+    )
     assert re.search(rf'Epoch\(test\).*{re.escape(metric)}: [\d.]+', log)

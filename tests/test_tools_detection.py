@@ -1,4 +1,5 @@
 """tools/train.py and tools/test.py run the flagship config end to end (tiny data, real stack)."""
+
 import json
 import pickle
 import re
@@ -11,18 +12,27 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
-    'train_dataloader.dataset.num_images=12', 'val_dataloader.dataset.num_images=6',
-    'test_dataloader.dataset.num_images=6', 'train_dataloader.batch_size=4', 'val_dataloader.batch_size=3',
-    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-    'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-    'model.backbone.scale=0.5', 'model.neck.in_channels=[64,128,256]', 'default_hooks.logger.interval=1',
+    'train_dataloader.dataset.num_images=12',
+    'val_dataloader.dataset.num_images=6',
+    'test_dataloader.dataset.num_images=6',
+    'train_dataloader.batch_size=4',
+    'val_dataloader.batch_size=3',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
+    'model.backbone.scale=0.5',
+    'model.neck.in_channels=[64,128,256]',
+    'default_hooks.logger.interval=1',
 ]
 
 
 def run_tool(tool, args, cwd):
-    proc = subprocess.run([sys.executable, str(ROOT / 'tools' / tool), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout + proc.stderr
 
@@ -36,8 +46,9 @@ def metrics(log: str, tag: str):
 def test_train_then_test_reproduces_best_map(tmp_path):
     config = str(ROOT / 'configs' / 'lcnet_fcos.py')
     work = tmp_path / 'work'
-    log = run_tool('train.py', [config, '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=2', *TINY],
-                   cwd=tmp_path)
+    log = run_tool(
+        'train.py', [config, '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=2', *TINY], cwd=tmp_path
+    )
     assert 'eta:' in log  # progress with ETA
     val = metrics(log, 'val')
     assert len(val) == 2  # evaluated after every epoch
@@ -50,8 +61,22 @@ def test_train_then_test_reproduces_best_map(tmp_path):
     assert checkpoint['meta']['train_time_s'] > 0
 
     out = tmp_path / 'predictions.pkl'
-    test_log = run_tool('test.py', [config, str(best[0]), '--work-dir', str(work), '--out', str(out), '--show-dir',
-                                    str(tmp_path / 'vis'), '--cfg-options', *TINY], cwd=tmp_path)
+    test_log = run_tool(
+        'test.py',
+        [
+            config,
+            str(best[0]),
+            '--work-dir',
+            str(work),
+            '--out',
+            str(out),
+            '--show-dir',
+            str(tmp_path / 'vis'),
+            '--cfg-options',
+            *TINY,
+        ],
+        cwd=tmp_path,
+    )
     assert metrics(test_log, 'test') == [val[best_epoch - 1]]  # test.py reproduces the reported mAP
     with open(out, 'rb') as f:
         predictions = pickle.load(f)
@@ -64,9 +89,14 @@ def test_train_then_test_reproduces_best_map(tmp_path):
 
 
 def test_bad_command_lines_are_refused(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'train.py'), 'configs/nope.py'], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'train.py'), 'configs/nope.py'], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode != 0 and "'configs/nope.py' does not exist" in proc.stderr
-    proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'test.py'), 'configs/lcnet_fcos.py', 'missing.pth'],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'test.py'), 'configs/lcnet_fcos.py', 'missing.pth'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "'missing.pth' does not exist" in proc.stderr

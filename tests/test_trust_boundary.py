@@ -4,6 +4,7 @@ mmengine's own paths (load_from, --resume, init_cfg Pretrained) rely on torch >=
 weights_only=True by default; this project's configs stop a run that would switch that default off
 (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD). This project's own loaders pass weights_only=True explicitly.
 """
+
 import os
 import pickle
 import subprocess
@@ -21,9 +22,14 @@ from conftest import RunsACommand, load_tool
 from lcnet_mm.io import UnsafeWeightFileError
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ['train_dataloader.dataset.num_images=2', 'val_dataloader.dataset.num_images=2',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
+TINY = [
+    'train_dataloader.dataset.num_images=2',
+    'val_dataloader.dataset.num_images=2',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+]
 
 
 @pytest.fixture
@@ -48,6 +54,7 @@ def test_pretrained_init_refuses_crafted_file(crafted):
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
+
     detector = MODELS.build(cfg.model)
     with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
         detector.init_weights()
@@ -55,17 +62,25 @@ def test_pretrained_init_refuses_crafted_file(crafted):
 
 
 def train(args, cwd, **env):
-    return subprocess.run([sys.executable, str(ROOT / 'tools/train.py'), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, str(ROOT / 'tools/train.py'), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
 
 
 @pytest.mark.parametrize('flag', ['--resume', 'load_from'])
 def test_train_resume_and_load_from_refuse_crafted_file(crafted, tmp_path, flag):
     path, marker = crafted
     config = str(ROOT / 'configs/lcnet_fcos.py')
-    args = ([config, '--resume', str(path), '--work-dir', str(tmp_path / 'w'), '--cfg-options', *TINY]
-            if flag == '--resume' else
-            [config, '--work-dir', str(tmp_path / 'w'), '--cfg-options', *TINY, f'load_from={path}'])
+    args = (
+        [config, '--resume', str(path), '--work-dir', str(tmp_path / 'w'), '--cfg-options', *TINY]
+        if flag == '--resume'
+        else [config, '--work-dir', str(tmp_path / 'w'), '--cfg-options', *TINY, f'load_from={path}']
+    )
     proc = train(args, tmp_path)
     assert proc.returncode != 0
     assert 'Weights only load failed' in proc.stderr and 'crafted.pth' in proc.stdout + proc.stderr
@@ -76,8 +91,18 @@ def test_switching_torch_to_unsafe_loading_is_refused_before_anything_loads(craf
     """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (a common work-around for mmengine resume errors) would make
     mmengine's torch.load unpickle with code execution allowed; the configs' hook stops the run first."""
     path, marker = crafted
-    proc = train([str(ROOT / 'configs/lcnet_fcos.py'), '--work-dir', str(tmp_path / 'w'), '--cfg-options', *TINY,
-                  f'load_from={path}'], tmp_path, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+    proc = train(
+        [
+            str(ROOT / 'configs/lcnet_fcos.py'),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--cfg-options',
+            *TINY,
+            f'load_from={path}',
+        ],
+        tmp_path,
+        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1',
+    )
     assert proc.returncode != 0
     assert 'UnsafeWeightFileError' in proc.stderr and 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' in proc.stderr
     assert not marker.exists()
@@ -87,9 +112,11 @@ def test_switching_torch_to_unsafe_loading_is_refused_before_anything_loads(craf
 def test_deploy_tools_refuse_crafted_file(crafted, tmp_path, tool):
     path, marker = crafted
     config = str(ROOT / 'configs/lcnet_fcos.py')
-    argv = {'export_onnx': [config, str(path), str(tmp_path / 'x.onnx')],
-            'switch_to_deploy': [config, str(path), str(tmp_path / 'x.pth')],
-            'benchmark': [config, '--checkpoints', str(path), '--out-dir', str(tmp_path / 'b')]}[tool]
+    argv = {
+        'export_onnx': [config, str(path), str(tmp_path / 'x.onnx')],
+        'switch_to_deploy': [config, str(path), str(tmp_path / 'x.pth')],
+        'benchmark': [config, '--checkpoints', str(path), '--out-dir', str(tmp_path / 'b')],
+    }[tool]
     with pytest.raises(UnsafeWeightFileError, match='crafted.pth'):
         load_tool(tool).main(argv)
     assert not marker.exists()
@@ -97,6 +124,7 @@ def test_deploy_tools_refuse_crafted_file(crafted, tmp_path, tool):
 
 def test_paddle_scheme_refuses_crafted_pdparams(tmp_path):
     import lcnet_mm  # noqa: F401  (adds the paddle:// scheme)
+
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pdparams'
     with open(path, 'wb') as f:

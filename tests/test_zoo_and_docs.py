@@ -6,6 +6,7 @@
 - README, docs/, the zoo READMEs and the tools' and package's text name only files that exist, and no
   issue numbers.
 """
+
 import re
 from pathlib import Path
 
@@ -23,7 +24,10 @@ ALL_CONFIGS = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts
 def test_the_zoo_has_its_folders():
     assert {p.name for p in ZOO} >= {'pplcnet', 'fcos', 'retinanet', 'atss', 'gfl', 'faster_rcnn', 'ssd'}
     assert sorted(p.name for p in CONFIGS.glob('*.py')) == [
-        'lcnet_cls_shapes.py', 'lcnet_fcos.py', 'mobilenetv2_fcos.py']  # the demos on the embedded data
+        'lcnet_cls_shapes.py',
+        'lcnet_fcos.py',
+        'mobilenetv2_fcos.py',
+    ]  # the demos on the embedded data
 
 
 @pytest.mark.parametrize('folder', ZOO, ids=lambda p: p.name)
@@ -50,6 +54,7 @@ def test_metafile_lists_every_config_of_its_folder(folder):
 def test_metafile_parameter_counts_match_the_models(folder):
     from lcnet_mm.benchmark.measures import count_parameters
     from lcnet_mm.utils import build_model_from_config
+
     for model in yaml.safe_load((folder / 'metafile.yml').read_text())['Models']:
         built, _ = build_model_from_config(str(ROOT / model['Config']))
         assert count_parameters(built) == pytest.approx(model['Metadata']['Parameters'], rel=1e-3), model['Name']
@@ -74,7 +79,7 @@ def mentioned_paths(path: Path):
     """Repository paths a file names, less patterns and placeholders (``pplcnet-x*``, ``epoch_N``)."""
     content = path.read_text()
     for match in REPO_PATH.finditer(content):
-        if not PLACEHOLDER.search(match.group(1)) and content[match.end():match.end() + 1] not in '*{<':
+        if not PLACEHOLDER.search(match.group(1)) and content[match.end() : match.end() + 1] not in '*{<':
             yield match.group(1)
 
 

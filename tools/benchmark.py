@@ -18,6 +18,7 @@ Writes results.md, results.csv, results.json and latency.png to --out-dir.
 Exit status 0 when every model/path pair was timed; 1 when some were not (a path a model cannot take, or
 outputs that differ from eager): their rows say why, and every file is written all the same.
 """
+
 import argparse
 import os
 import sys
@@ -36,18 +37,31 @@ def _positive(kind):
         if value <= 0:
             raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
         return value
+
     return parse
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='CPU benchmark of classifiers, detectors and backbones',
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description='CPU benchmark of classifiers, detectors and backbones',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     parser.add_argument('models', nargs='+', help='config files and/or timm:<model name>')
-    parser.add_argument('--checkpoints', nargs='+', default=None,
-                        help='one per model, "none" for random weights; a checkpoint adds accuracy')
+    parser.add_argument(
+        '--checkpoints',
+        nargs='+',
+        default=None,
+        help='one per model, "none" for random weights; a checkpoint adds accuracy',
+    )
     parser.add_argument('--names', nargs='+', default=None, help='one label per model (default: file name)')
-    parser.add_argument('--part', nargs='+', default=['model'], choices=PARTS,
-                        help='what to time: model (up to raw outputs) or backbone; one value, or one per model')
+    parser.add_argument(
+        '--part',
+        nargs='+',
+        default=['model'],
+        choices=PARTS,
+        help='what to time: model (up to raw outputs) or backbone; one value, or one per model',
+    )
     parser.add_argument('--paths', nargs='+', default=['eager'], choices=PATHS, help='inference paths (default eager)')
     parser.add_argument('--input-size', type=_positive(int), nargs=2, default=(224, 224), metavar=('H', 'W'))
     parser.add_argument('--threads', type=_positive(int), default=2, help='CPU threads for every runtime (default 2)')
@@ -88,19 +102,35 @@ def main(argv=None):
     checkpoints = [None if (c or 'none').lower() == 'none' else c for c in (args.checkpoints or [None] * n)]
     parts = args.part * n if len(args.part) == 1 else args.part
     names = args.names or [None] * n
-    subjects = [build_subject(spec, checkpoint, part, args.cfg_options, name)
-                for spec, checkpoint, part, name in zip(args.models, checkpoints, parts, names)]
+    subjects = [
+        build_subject(spec, checkpoint, part, args.cfg_options, name)
+        for spec, checkpoint, part, name in zip(args.models, checkpoints, parts, names)
+    ]
     if len({s.name for s in subjects}) != n:
         raise SystemExit(f'error: two models share a name ({[s.name for s in subjects]}); give --names')
     out_dir = args.out_dir or os.path.join('work_dirs', 'benchmark', time.strftime('%Y%m%d_%H%M%S'))
-    result = run_benchmark(subjects, args.paths, args.input_size, args.threads, args.warmup, args.rounds, args.reps,
-                           args.throughput_batch, args.throughput_rounds, not args.no_eval, out_dir, args.reference)
+    result = run_benchmark(
+        subjects,
+        args.paths,
+        args.input_size,
+        args.threads,
+        args.warmup,
+        args.rounds,
+        args.reps,
+        args.throughput_batch,
+        args.throughput_rounds,
+        not args.no_eval,
+        out_dir,
+        args.reference,
+    )
 
     table = markdown_table(result['rows'])
     settings = result['settings']
-    header = (f'input {settings["input_size"][0]}x{settings["input_size"][1]}, fp32, {settings["threads"]} threads, '
-              f'{result["machine"]["cpu"]}; torch {result["machine"]["torch"]}, onnxruntime '
-              f'{result["machine"]["onnxruntime"]}, openvino {result["machine"]["openvino"]}')
+    header = (
+        f'input {settings["input_size"][0]}x{settings["input_size"][1]}, fp32, {settings["threads"]} threads, '
+        f'{result["machine"]["cpu"]}; torch {result["machine"]["torch"]}, onnxruntime '
+        f'{result["machine"]["onnxruntime"]}, openvino {result["machine"]["openvino"]}'
+    )
     notes = [f'- {r["name"]} / {r["path"]}: {r["note"]}' for r in result['rows'] if r.get('note')]
     uncounted = sorted({op for r in result['rows'] for op in r.get('uncounted_ops') or []})
     if uncounted:
@@ -115,8 +145,11 @@ def main(argv=None):
     print(f'\nwrote {out_dir}/results.md, results.csv, results.json' + (', latency.png' if figure else ''))
     untimed = [f'{r["name"]} / {r["path"]}' for r in result['rows'] if r.get('latency_median_ms') is None]
     if untimed:
-        print(f'error: {len(untimed)} of {len(result["rows"])} model/path pairs were not timed (see the notes): '
-              f'{", ".join(untimed)}', file=sys.stderr)
+        print(
+            f'error: {len(untimed)} of {len(result["rows"])} model/path pairs were not timed (see the notes): '
+            f'{", ".join(untimed)}',
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -9,6 +9,7 @@ read by a loader that admits only numpy arrays, torch files with weights_only=Tr
 Use the result as ``load_from`` in a classification config, or in a detection config as
 ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ def parse_args(argv=None):
     parser.add_argument('src', help='PaddleClas .pdparams, timm .pth/.safetensors, or an lcnet-mm checkpoint')
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--backbone-only', action='store_true', help='keep only the backbone.* weights')
-    parser.add_argument('--config', help='also check that the weights fit this config\'s backbone')
+    parser.add_argument('--config', help="also check that the weights fit this config's backbone")
     return parser.parse_args(argv)
 
 
@@ -41,8 +42,11 @@ def main(argv=None):
 
 def convert(args):
     checkpoint, info = convert_weights(args.src, backbone_only=args.backbone_only)
-    print(f'{args.src}: {info["layout"]} PP-LCNet x{info["scale"]} ({info["file_kind"]} file'
-          + (f', {info["num_classes"]} classes' if info['num_classes'] else '') + ')')
+    print(
+        f'{args.src}: {info["layout"]} PP-LCNet x{info["scale"]} ({info["file_kind"]} file'
+        + (f', {info["num_classes"]} classes' if info['num_classes'] else '')
+        + ')'
+    )
     if args.config:
         model, _ = build_model_from_config(args.config)
         what = f'the backbone of {args.config} (PP-LCNet x{getattr(model.backbone, "scale", "?")})'
@@ -50,8 +54,11 @@ def convert(args):
         print(f'fits the backbone of {args.config}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, args.dst)
-    print(f'wrote {args.dst} ({len(checkpoint["state_dict"])} tensors'
-          + (', backbone only' if args.backbone_only else '') + ')')
+    print(
+        f'wrote {args.dst} ({len(checkpoint["state_dict"])} tensors'
+        + (', backbone only' if args.backbone_only else '')
+        + ')'
+    )
 
 
 if __name__ == '__main__':

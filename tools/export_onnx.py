@@ -16,6 +16,7 @@ Runtime on two input shapes and the largest difference from PyTorch is printed; 
 decoded boxes are compared. Exit status 1 if a difference exceeds --tolerance (absolute for outputs up to 1,
 relative to the largest value for larger ones: FCOS box distances are in pixels, up to hundreds).
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -29,16 +30,27 @@ from lcnet_mm.utils import build_model_from_config
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Export a model to ONNX and check it against PyTorch')
     parser.add_argument('config', help='mmpretrain classification or mmdet single-stage detection config')
-    parser.add_argument('checkpoint', help='checkpoint (training or folded form, see --cfg-options); "none" '
-                        'exports random weights')
+    parser.add_argument(
+        'checkpoint', help='checkpoint (training or folded form, see --cfg-options); "none" exports random weights'
+    )
     parser.add_argument('out', help='ONNX file to write')
-    parser.add_argument('--input-size', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
-                        help='input size traced and checked first (default 224 224)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=(224, 224),
+        metavar=('H', 'W'),
+        help='input size traced and checked first (default 224 224)',
+    )
     parser.add_argument('--static', action='store_true', help='fixed batch 1 and --input-size instead of dynamic')
     parser.add_argument('--no-fold', action='store_true', help='export the batch norms as they are')
     parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default 18)')
-    parser.add_argument('--tolerance', type=float, default=1e-4,
-                        help='largest allowed difference (1e-4): absolute, or relative for outputs above 1')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=1e-4,
+        help='largest allowed difference (1e-4): absolute, or relative for outputs above 1',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     args = parser.parse_args(argv)
     if any(size < 32 for size in args.input_size):
@@ -54,10 +66,13 @@ def main(argv=None) -> int:
     model, _ = build_model_from_config(args.config, checkpoint, args.cfg_options)
     kind = model_kind(model)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    names = export_onnx(model, args.out, args.input_size, dynamic=not args.static, fold=not args.no_fold,
-                        opset=args.opset)
-    print(f'wrote {args.out}: {kind}, input images (N, 3, H, W){" dynamic" if not args.static else ""}, '
-          f'outputs {", ".join(names)}')
+    names = export_onnx(
+        model, args.out, args.input_size, dynamic=not args.static, fold=not args.no_fold, opset=args.opset
+    )
+    print(
+        f'wrote {args.out}: {kind}, input images (N, 3, H, W){" dynamic" if not args.static else ""}, '
+        f'outputs {", ".join(names)}'
+    )
 
     height, width = args.input_size
     shapes = [(1, 3, height, width)] if args.static else [(1, 3, height, width), (2, 3, height + 32, width + 64)]
@@ -65,20 +80,26 @@ def main(argv=None) -> int:
     for result in onnx_parity(model, args.out, shapes):
         passed = result['max_scaled_diff'] <= args.tolerance
         ok &= passed
-        print(f'parity ONNX Runtime vs PyTorch, input {result["shape"]}: max abs diff {result["max_abs_diff"]:.2e} '
-              f'(largest output {result["max_abs_output"]:.3g}; relative to outputs above 1: '
-              f'{result["max_scaled_diff"]:.2e}) {"ok" if passed else "FAILED"} (tolerance {args.tolerance:g})')
+        print(
+            f'parity ONNX Runtime vs PyTorch, input {result["shape"]}: max abs diff {result["max_abs_diff"]:.2e} '
+            f'(largest output {result["max_abs_output"]:.3g}; relative to outputs above 1: '
+            f'{result["max_scaled_diff"]:.2e}) {"ok" if passed else "FAILED"} (tolerance {args.tolerance:g})'
+        )
         if kind == 'detector':
             size = result['shape'][2:]
             ours = decode_detections(model, result['outputs'], size)
             torch_side = decode_detections(model, result['expected'], size)
             same_count = all(len(a) == len(b) for a, b in zip(ours, torch_side))
-            box_diff = max(((a.bboxes - b.bboxes).abs().max().item() if len(a) and same_count else 0.0)
-                           for a, b in zip(ours, torch_side))
+            box_diff = max(
+                ((a.bboxes - b.bboxes).abs().max().item() if len(a) and same_count else 0.0)
+                for a, b in zip(ours, torch_side)
+            )
             passed = same_count and box_diff <= args.tolerance * max(size)  # coordinates go up to the image size
             ok &= passed
-            print(f'  decoded + NMS: {[len(a) for a in ours]} boxes vs PyTorch {[len(b) for b in torch_side]}, '
-                  f'max box diff {box_diff:.2e} px {"ok" if passed else "FAILED"}')
+            print(
+                f'  decoded + NMS: {[len(a) for a in ours]} boxes vs PyTorch {[len(b) for b in torch_side]}, '
+                f'max box diff {box_diff:.2e} px {"ok" if passed else "FAILED"}'
+            )
     return 0 if ok else 1
 
 

@@ -11,6 +11,7 @@ the folded model are compared with the original's on a random input and the diff
 differ by more than ``--tolerance`` (absolute, or relative for outputs above 1) nothing is written and the
 exit status is 1.
 """
+
 import argparse
 import copy
 import sys
@@ -28,10 +29,20 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config of the checkpoint')
     parser.add_argument('checkpoint', help='trained checkpoint')
     parser.add_argument('out', help='folded checkpoint to write (.pth)')
-    parser.add_argument('--input-size', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
-                        help='input size of the parity check (default 224 224)')
-    parser.add_argument('--tolerance', type=float, default=1e-4,
-                        help='largest output difference accepted (default 1e-4; relative for outputs above 1)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=(224, 224),
+        metavar=('H', 'W'),
+        help='input size of the parity check (default 224 224)',
+    )
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=1e-4,
+        help='largest output difference accepted (default 1e-4; relative for outputs above 1)',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     return parser.parse_args(argv)
 
@@ -40,8 +51,10 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     if cfg.model.get('backbone', {}).get('deploy'):
-        raise SystemExit(f'error: {args.config} already builds the folded backbone (deploy=True); give the '
-                         'training config, whose checkpoint has batch norms')
+        raise SystemExit(
+            f'error: {args.config} already builds the folded backbone (deploy=True); give the '
+            'training config, whose checkpoint has batch norms'
+        )
     model, cfg = build_model_from_config(cfg, args.checkpoint)
     folded = copy.deepcopy(model)
     switched = switch_to_deploy(folded)
@@ -51,12 +64,14 @@ def main(argv=None):
     diff, scaled_diff = output_difference(model_outputs(folded, x), model_outputs(model, x))
     print(f'folded {", ".join(switched)}; max abs difference of the outputs: {diff:.2e}')
     if not scaled_diff <= args.tolerance:
-        print(f'error: the folded model differs from the original by {scaled_diff:.2e} (> --tolerance '
-              f'{args.tolerance:g}); {args.out} not written', file=sys.stderr)
+        print(
+            f'error: the folded model differs from the original by {scaled_diff:.2e} (> --tolerance '
+            f'{args.tolerance:g}); {args.out} not written',
+            file=sys.stderr,
+        )
         return 1
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}},
-               args.out)
+    torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}}, args.out)
     print(f'wrote {args.out}; load it with --cfg-options model.backbone.deploy=True')
     return 0
 

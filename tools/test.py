@@ -4,6 +4,7 @@ config: top-1/top-5), with mmdet's command line.
     python tools/test.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best_coco_bbox_mAP_epoch_N.pth \
         [--work-dir DIR] [--out results.pkl] [--show-dir vis] [--cfg-options KEY=VALUE ...]
 """
+
 import argparse
 import os
 
@@ -27,8 +28,10 @@ def parse_args(argv=None):
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show', action='store_true', help='show prediction results in a window')
     parser.add_argument(
-        '--show-dir', help='directory where images with predictions drawn are saved '
-        '(relative to WORK_DIR/TIMESTAMP, as in mmdet, unless absolute)')
+        '--show-dir',
+        help='directory where images with predictions drawn are saved '
+        '(relative to WORK_DIR/TIMESTAMP, as in mmdet, unless absolute)',
+    )
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     args = parse_runner_arguments(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
@@ -72,9 +75,11 @@ def main(argv=None):
     if args.out:
         if toolbox == 'mmdet':
             from mmdet.evaluation import DumpDetResults
+
             runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
         else:
             from mmengine.evaluator import DumpResults
+
             runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     return runner.test()
 

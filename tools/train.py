@@ -1,8 +1,9 @@
 """Train a detector (mmdet config) or a classifier (mmpretrain config), with mmdet's command line.
 
-    python tools/train.py configs/lcnet_fcos.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-                          [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
+python tools/train.py configs/lcnet_fcos.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+                      [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
 """
+
 import argparse
 
 from mmengine.registry import RUNNERS
@@ -22,11 +23,18 @@ def parse_args(argv=None):
     parser.add_argument('config', help='train config file path')
     add_runner_arguments(parser, work_dir_help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the learning rate by the actual batch size (auto_scale_lr in the config)')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
-        help='resume from CKPT, or without a value from the latest checkpoint in the work dir')
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual batch size (auto_scale_lr in the config)',
+    )
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT, or without a value from the latest checkpoint in the work dir',
+    )
     return parse_runner_arguments(parser, argv)
 
 

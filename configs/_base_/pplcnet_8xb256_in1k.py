@@ -20,7 +20,9 @@ model = dict(
         head_channels=1280,
         dropout_ratio=0.2,
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
+        topk=(1, 5),
+    ),
+)
 
 train_dataloader = dict(batch_size=256)
 val_dataloader = dict(batch_size=256)
@@ -29,13 +31,19 @@ test_dataloader = val_dataloader
 max_epochs = 360
 warmup_epochs = 5
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.8, momentum=0.9, weight_decay=3e-5),
-    paramwise_cfg=dict(norm_decay_mult=0.0))
+    optimizer=dict(type='SGD', lr=0.8, momentum=0.9, weight_decay=3e-5), paramwise_cfg=dict(norm_decay_mult=0.0)
+)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=0, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs, convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=0,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
@@ -45,7 +53,8 @@ auto_scale_lr = dict(base_batch_size=2048)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='accuracy/top1', rule='greater'),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmpretrain's) runs the config.
-    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+)
 # SyncBuffersHook: with several processes, average BN statistics over the ranks after every epoch, so
 # that every rank validates and saves the same model (DDP syncs gradients, not BN statistics).
 custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]

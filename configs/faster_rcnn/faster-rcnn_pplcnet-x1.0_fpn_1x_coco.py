@@ -6,7 +6,8 @@ custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(_delete_=True, type='PPLCNet', scale=1.0, out_indices=(1, 2, 3, 4)),
-    neck=dict(in_channels=[64, 128, 256, 512]))
+    neck=dict(in_channels=[64, 128, 256, 512]),
+)
 
 # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's, mmpretrain's) runs
 # this config; a dict key, so it merges with the base's default hooks.

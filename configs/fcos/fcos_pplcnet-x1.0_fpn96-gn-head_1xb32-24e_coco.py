@@ -19,7 +19,9 @@ model = dict(
     bbox_head=dict(
         num_classes=80,
         # COCO objects are larger than the synthetic ones: mmdet's FCOS ranges for strides 8/16/32.
-        regress_ranges=((-1, 64), (64, 128), (128, 1e8))))
+        regress_ranges=((-1, 64), (64, 128), (128, 1e8)),
+    )
+)
 
 # PicoDet-style input: 320-480 multi-scale training, 416 testing.
 train_pipeline = [
@@ -46,7 +48,9 @@ train_dataloader = dict(
         data_prefix=dict(img='train2017/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline=train_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 val_dataloader = dict(
     dataset=dict(
         _delete_=True,
@@ -56,7 +60,9 @@ val_dataloader = dict(
         data_prefix=dict(img='val2017/'),
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    )
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
@@ -66,7 +72,14 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=2)
 optim_wrapper = dict(optimizer=dict(lr=0.08))  # batch 32; --auto-scale-lr adapts it to yours
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1000),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.05, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min_ratio=0.05,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
 ]
 auto_scale_lr = dict(base_batch_size=32)

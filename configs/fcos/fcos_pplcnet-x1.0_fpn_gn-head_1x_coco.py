@@ -10,7 +10,8 @@ model = dict(
     data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
     backbone=dict(_delete_=True, type='PPLCNet', scale=1.0, out_indices=(2, 3, 4)),
     # Strides 8/16/32 with 128/256/512 channels; P6/P7 come from extra convs as before.
-    neck=dict(in_channels=[128, 256, 512], start_level=0))
+    neck=dict(in_channels=[128, 256, 512], start_level=0),
+)
 
 # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's, mmpretrain's) runs
 # this config; a dict key, so it merges with the base's default hooks.

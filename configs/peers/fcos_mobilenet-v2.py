@@ -5,6 +5,12 @@ _base_ = '../lcnet_fcos.py'
 
 model = dict(
     backbone=dict(
-        _delete_=True, type='MobileNetV2', widen_factor=1.0, out_indices=(2, 4, 6),
-        norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False),
-    neck=dict(in_channels=[32, 96, 320]))
+        _delete_=True,
+        type='MobileNetV2',
+        widen_factor=1.0,
+        out_indices=(2, 4, 6),
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+    ),
+    neck=dict(in_channels=[32, 96, 320]),
+)

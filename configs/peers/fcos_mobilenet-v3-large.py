@@ -5,4 +5,5 @@ _base_ = '../lcnet_fcos.py'
 custom_imports = dict(imports=['lcnet_mm', 'mmpretrain.models'], allow_failed_imports=False)
 model = dict(
     backbone=dict(_delete_=True, type='mmpretrain.MobileNetV3', arch='large', out_indices=(6, 12, 16)),
-    neck=dict(in_channels=[40, 112, 960]))
+    neck=dict(in_channels=[40, 112, 960]),
+)

@@ -11,4 +11,6 @@ model = dict(
         num_classes=1000,
         in_channels=1280,
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
+        topk=(1, 5),
+    ),
+)

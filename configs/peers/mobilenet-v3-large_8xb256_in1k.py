@@ -14,4 +14,6 @@ model = dict(
         dropout_rate=0.2,
         act_cfg=dict(type='HSwish'),
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
+        topk=(1, 5),
+    ),
+)

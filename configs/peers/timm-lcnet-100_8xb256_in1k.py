@@ -5,6 +5,12 @@ _base_ = '../pplcnet/pplcnet-x1.0_8xb256_in1k.py'
 
 model = dict(
     backbone=dict(
-        _delete_=True, type='TIMMBackbone', model_name='lcnet_100', pretrained=False, features_only=True,
-        out_indices=(4, )),
-    head=dict(in_channels=512, head_conv_bias=True))
+        _delete_=True,
+        type='TIMMBackbone',
+        model_name='lcnet_100',
+        pretrained=False,
+        features_only=True,
+        out_indices=(4,),
+    ),
+    head=dict(in_channels=512, head_conv_bias=True),
+)

@@ -6,7 +6,8 @@ custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(_delete_=True, type='PPLCNet', scale=1.0),
-    head=dict(_delete_=True, type='LCNetClsHead', num_classes=1000, in_channels=512, topk=(1, 5)))
+    head=dict(_delete_=True, type='LCNetClsHead', num_classes=1000, in_channels=512, topk=(1, 5)),
+)
 
 # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's, mmpretrain's) runs
 # this config; a dict key, so it merges with the base's default hooks.

@@ -10,10 +10,12 @@ model = dict(
         scale=1.0,
         out_indices=(3, 4),
         # SSDLite's BN settings (TensorFlow-style momentum) for the backbone as well.
-        norm_cfg=dict(type='BN', eps=0.001, momentum=0.03)),
+        norm_cfg=dict(type='BN', eps=0.001, momentum=0.03),
+    ),
     neck=dict(in_channels=(256, 512), out_channels=(256, 512, 512, 256, 256, 128)),
     # SSDHeadCompat is SSDHead with mmdet 3.3.0's prediction bug fixed (open-mmlab/mmdetection#11780).
-    bbox_head=dict(type='SSDHeadCompat', in_channels=(256, 512, 512, 256, 256, 128)))
+    bbox_head=dict(type='SSDHeadCompat', in_channels=(256, 512, 512, 256, 256, 128)),
+)
 
 # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's, mmpretrain's) runs
 # this config; a dict key, so it merges with the base's default hooks.

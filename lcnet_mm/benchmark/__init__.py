@@ -1,9 +1,20 @@
 """CPU benchmarks of backbones on their downstream tasks: size, FLOPs, memory, latency, throughput and
 accuracy, measured side by side (``tools/benchmark.py``)."""
+
 from .paths import PATHS
 from .report import markdown_table, pareto_front, plot, write_csv, write_json
 from .run import run_benchmark
 from .subjects import PARTS, Subject, build_subject
 
-__all__ = ['PATHS', 'PARTS', 'Subject', 'build_subject', 'markdown_table', 'pareto_front', 'plot', 'run_benchmark',
-           'write_csv', 'write_json']
+__all__ = [
+    'PATHS',
+    'PARTS',
+    'Subject',
+    'build_subject',
+    'markdown_table',
+    'pareto_front',
+    'plot',
+    'run_benchmark',
+    'write_csv',
+    'write_json',
+]

@@ -1,4 +1,5 @@
 """Accuracy of a subject's checkpoint on its config's test set, with the toolbox's own runner and metric."""
+
 import os.path as osp
 from typing import Tuple
 
@@ -12,6 +13,7 @@ def evaluate(subject, work_dir: str) -> Tuple[str, float]:
     from mmengine.runner import Runner
 
     from lcnet_mm.utils import toolbox_of
+
     if subject.config is None or subject.checkpoint is None:
         raise ValueError(f'{subject.name}: accuracy needs a config and a checkpoint')
     cfg = subject.config.copy()

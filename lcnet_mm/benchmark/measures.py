@@ -1,5 +1,6 @@
 """Size, compute, memory and time of a network. Timing is interleaved: on a noisy machine, every
 candidate sees the same background load, so ratios between them hold even when absolute times drift."""
+
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -17,8 +18,9 @@ def count_flops(network: nn.Module, images: torch.Tensor) -> Dict:
     multiply-add counts as one FLOP, as in the PP-LCNet and MobileNet papers), and the operators it
     could not count (the table states them)."""
     from mmengine.analysis import FlopAnalyzer
+
     with torch.no_grad():
-        analyzer = FlopAnalyzer(network, (images, ))
+        analyzer = FlopAnalyzer(network, (images,))
         analyzer.unsupported_ops_warnings(False)
         analyzer.uncalled_modules_warnings(False)
         analyzer.tracer_warnings('none')
@@ -31,6 +33,7 @@ def peak_activation_bytes(network: nn.Module, images: torch.Tensor) -> Optional[
     """The most memory PyTorch's allocator holds at once during one eager forward, beyond the weights and
     the input (from the profiler's allocation events). None where the profiler gives no memory events."""
     from torch.profiler import ProfilerActivity, profile
+
     with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         network(images)
     try:
@@ -48,8 +51,9 @@ def weight_bytes(network: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in list(network.parameters()) + list(network.buffers()))
 
 
-def interleaved_timings(runners: Dict[str, Callable[[], object]], warmup: int, rounds: int,
-                        reps: int) -> Dict[str, List[float]]:
+def interleaved_timings(
+    runners: Dict[str, Callable[[], object]], warmup: int, rounds: int, reps: int
+) -> Dict[str, List[float]]:
     """Seconds per call of each runner: ``warmup`` untimed calls each, then ``rounds`` rounds in which every
     runner makes one untimed and ``reps`` timed calls in turn (the order reversed every other round)."""
     for run in runners.values():
@@ -58,7 +62,7 @@ def interleaved_timings(runners: Dict[str, Callable[[], object]], warmup: int, r
     samples = {key: [] for key in runners}
     keys = list(runners)
     for round_index in range(rounds):
-        for key in (keys if round_index % 2 == 0 else reversed(keys)):
+        for key in keys if round_index % 2 == 0 else reversed(keys):
             run = runners[key]
             # Runtimes leave their worker threads spinning for a while after a call (OpenMP, ONNX Runtime,
             # TBB); one untimed call lets the previous runner's threads go idle before this one is timed.
@@ -72,5 +76,9 @@ def interleaved_timings(runners: Dict[str, Callable[[], object]], warmup: int, r
 
 def summarize(samples: List[float]) -> Dict:
     values = np.asarray(samples) * 1e3
-    return dict(median_ms=float(np.median(values)), p90_ms=float(np.percentile(values, 90)),
-                mean_ms=float(values.mean()), runs=int(values.size))
+    return dict(
+        median_ms=float(np.median(values)),
+        p90_ms=float(np.percentile(values, 90)),
+        mean_ms=float(values.mean()),
+        runs=int(values.size),
+    )

@@ -13,6 +13,7 @@
 Every path is checked against ``eager`` on the same input (:func:`lcnet_mm.deploy.output_difference`); a path that
 computes something else is reported, not timed.
 """
+
 import copy
 import os.path as osp
 from typing import Callable
@@ -30,11 +31,13 @@ def _torch_runner(network) -> Callable:
     def run(images):
         with torch.inference_mode():
             return network(images)
+
     return run
 
 
 def folded_network(network):
     from mmcv.cnn import fuse_conv_bn
+
     for module in network.modules():
         # mmcv's fuse_conv_bn replaces a BN that follows a conv by an identity; a BN subclass that does more
         # (timm's BatchNormAct2d also applies the activation) would lose that part.
@@ -58,7 +61,7 @@ def build_path(name: str, subject, images: torch.Tensor, threads: int, onnx_dir:
         return lambda x: run(x.contiguous(memory_format=torch.channels_last))
     if name == 'jit':
         with torch.inference_mode():
-            traced = torch.jit.trace(copy.deepcopy(network).eval(), (images, ), strict=False)
+            traced = torch.jit.trace(copy.deepcopy(network).eval(), (images,), strict=False)
             try:
                 run = _torch_runner(torch.jit.optimize_for_inference(traced))
             except RuntimeError as error:  # torch 2.14 asserts on mmcv's HSigmoid (MobileNetV3): freeze only

@@ -1,4 +1,5 @@
 """Benchmark results as a markdown table, CSV, JSON and a Pareto plot."""
+
 import csv
 import json
 import math
@@ -53,8 +54,11 @@ def pareto_front(points: List[tuple], maximize_y: bool) -> List[int]:
     """Indices of the points no other point beats: lower x (latency) and better y."""
     front = []
     for i, (x, y) in enumerate(points):
-        dominated = any((x2 <= x and (y2 >= y if maximize_y else y2 <= y)) and (x2, y2) != (x, y)
-                        for j, (x2, y2) in enumerate(points) if j != i)
+        dominated = any(
+            (x2 <= x and (y2 >= y if maximize_y else y2 <= y)) and (x2, y2) != (x, y)
+            for j, (x2, y2) in enumerate(points)
+            if j != i
+        )
         if not dominated:
             front.append(i)
     return front
@@ -65,6 +69,7 @@ def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
     front (the fastest for its accuracy, or for its compute) is joined and ringed."""
     import matplotlib
     import matplotlib.ticker
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -74,8 +79,9 @@ def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
     with_accuracy = [r for r in timed if r.get('accuracy') is not None]
     # Accuracy where at least two models have one (the others are left out of the plot), else compute.
     use_accuracy = len({r['name'] for r in with_accuracy}) >= 2
-    y_key, y_label = (('accuracy', with_accuracy[0].get('metric') or 'accuracy') if use_accuracy
-                      else ('gflops', 'GFLOPs'))
+    y_key, y_label = (
+        ('accuracy', with_accuracy[0].get('metric') or 'accuracy') if use_accuracy else ('gflops', 'GFLOPs')
+    )
     timed = [r for r in timed if r.get(y_key) is not None]
     points = [(r['latency_median_ms'], r[y_key]) for r in timed]
     front = pareto_front(points, maximize_y=use_accuracy)
@@ -86,16 +92,23 @@ def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
     paths = sorted({r['path'] for r in timed})
     colors = plt.get_cmap('tab10')
     for r, (x, y) in zip(timed, points):
-        ax.scatter(x, y, marker=markers[names.index(r['name']) % len(markers)],
-                   color=colors(paths.index(r['path']) % 10), s=50, zorder=3)
+        ax.scatter(
+            x,
+            y,
+            marker=markers[names.index(r['name']) % len(markers)],
+            color=colors(paths.index(r['path']) % 10),
+            s=50,
+            zorder=3,
+        )
     for name in names:
         ax.scatter([], [], marker=markers[names.index(name) % len(markers)], color='gray', label=name)
     for p in paths:
         ax.scatter([], [], marker='s', color=colors(paths.index(p) % 10), label=f'path: {p}')
     front_points = sorted(points[i] for i in front)
     ax.plot([p[0] for p in front_points], [p[1] for p in front_points], 'k--', lw=1, zorder=2, label='Pareto front')
-    ax.scatter([p[0] for p in front_points], [p[1] for p in front_points], s=160, facecolors='none',
-               edgecolors='k', zorder=4)
+    ax.scatter(
+        [p[0] for p in front_points], [p[1] for p in front_points], s=160, facecolors='none', edgecolors='k', zorder=4
+    )
     ax.set_xscale('log')
     plain = matplotlib.ticker.FuncFormatter(lambda value, _: f'{value:g}')
     ax.xaxis.set_major_formatter(plain)

@@ -1,4 +1,5 @@
 """One benchmark run: every subject on every path, measured side by side in this process."""
+
 import os
 import platform
 from typing import Dict, List, Optional, Sequence
@@ -15,10 +16,21 @@ from .paths import build_path
 PARITY_TOLERANCE = 1e-3
 
 
-def run_benchmark(subjects: Sequence, paths: Sequence[str], input_size: Sequence[int] = (224, 224),
-                  threads: int = 2, warmup: int = 10, rounds: int = 20, reps: int = 5, throughput_batch: int = 16,
-                  throughput_rounds: int = 5, evaluate_accuracy: bool = True, out_dir: str = 'work_dirs/benchmark',
-                  reference: Optional[str] = None, log=print) -> Dict:
+def run_benchmark(
+    subjects: Sequence,
+    paths: Sequence[str],
+    input_size: Sequence[int] = (224, 224),
+    threads: int = 2,
+    warmup: int = 10,
+    rounds: int = 20,
+    reps: int = 5,
+    throughput_batch: int = 16,
+    throughput_rounds: int = 5,
+    evaluate_accuracy: bool = True,
+    out_dir: str = 'work_dirs/benchmark',
+    reference: Optional[str] = None,
+    log=print,
+) -> Dict:
     torch.set_num_threads(threads)
     os.makedirs(out_dir, exist_ok=True)
     onnx_dir = os.path.join(out_dir, 'onnx')
@@ -28,16 +40,25 @@ def run_benchmark(subjects: Sequence, paths: Sequence[str], input_size: Sequence
 
     rows, runners, batch_runners = [], {}, {}
     for subject in subjects:
-        log(f'[benchmark] {subject.name}: size, FLOPs, memory' + (', accuracy' if evaluate_accuracy and
-                                                                   subject.checkpoint else ''))
-        static = dict(name=subject.name, spec=subject.spec, part=subject.part, kind=subject.kind,
-                      checkpoint=subject.checkpoint, params_m=count_parameters(subject.network) / 1e6)
+        log(
+            f'[benchmark] {subject.name}: size, FLOPs, memory'
+            + (', accuracy' if evaluate_accuracy and subject.checkpoint else '')
+        )
+        static = dict(
+            name=subject.name,
+            spec=subject.spec,
+            part=subject.part,
+            kind=subject.kind,
+            checkpoint=subject.checkpoint,
+            params_m=count_parameters(subject.network) / 1e6,
+        )
         static.update(_flops(subject, images))
         activation = peak_activation_bytes(subject.network, images)
         # Weights + input + the most the allocator held at once during a forward; PyTorch eager only (the
         # other runtimes allocate outside torch's allocator).
-        eager_memory = None if activation is None else (
-            (activation + weight_bytes(subject.network) + images.numel() * 4) / 2**20)
+        eager_memory = (
+            None if activation is None else ((activation + weight_bytes(subject.network) + images.numel() * 4) / 2**20)
+        )
         if evaluate_accuracy and subject.checkpoint:
             static['metric'], static['accuracy'] = evaluate(subject, os.path.join(out_dir, 'eval'))
         with torch.inference_mode():
@@ -56,29 +77,43 @@ def run_benchmark(subjects: Sequence, paths: Sequence[str], input_size: Sequence
                 log(f'[benchmark]   {row["note"]}')
                 continue
             if not scaled_diff <= PARITY_TOLERANCE:
-                row['note'] = (f'outputs differ from eager by {row["max_abs_diff"]:.2e} (> {PARITY_TOLERANCE:g}); '
-                               'not timed')
+                row['note'] = (
+                    f'outputs differ from eager by {row["max_abs_diff"]:.2e} (> {PARITY_TOLERANCE:g}); not timed'
+                )
                 log(f'[benchmark]   {row["note"]}')
                 continue
             key = len(rows) - 1
-            runners[key] = (lambda run=run: run(images))
-            batch_runners[key] = (lambda run=run: run(batch))
+            runners[key] = lambda run=run: run(images)
+            batch_runners[key] = lambda run=run: run(batch)
 
-    log(f'[benchmark] timing {len(runners)} model/path pairs interleaved: batch 1, {warmup} warm-up calls, '
-        f'{rounds} rounds x {reps} calls, {threads} threads')
+    log(
+        f'[benchmark] timing {len(runners)} model/path pairs interleaved: batch 1, {warmup} warm-up calls, '
+        f'{rounds} rounds x {reps} calls, {threads} threads'
+    )
     for key, samples in interleaved_timings(runners, warmup, rounds, reps).items():
         stats = summarize(samples)
-        rows[key].update(latency_median_ms=stats['median_ms'], latency_p90_ms=stats['p90_ms'],
-                         latency_runs=stats['runs'])
+        rows[key].update(
+            latency_median_ms=stats['median_ms'], latency_p90_ms=stats['p90_ms'], latency_runs=stats['runs']
+        )
     if throughput_batch > 0 and throughput_rounds > 0:
         log(f'[benchmark] throughput at batch {throughput_batch}: {throughput_rounds} rounds')
         for key, samples in interleaved_timings(batch_runners, 1, throughput_rounds, 1).items():
             rows[key]['throughput_ips'] = throughput_batch / (summarize(samples)['median_ms'] / 1e3)
     _add_ratios(rows, reference)
-    return dict(rows=rows, settings=dict(input_size=list(input_size), threads=threads, warmup=warmup, rounds=rounds,
-                                         reps=reps, throughput_batch=throughput_batch, paths=list(paths),
-                                         reference=reference),
-                machine=_machine())
+    return dict(
+        rows=rows,
+        settings=dict(
+            input_size=list(input_size),
+            threads=threads,
+            warmup=warmup,
+            rounds=rounds,
+            reps=reps,
+            throughput_batch=throughput_batch,
+            paths=list(paths),
+            reference=reference,
+        ),
+        machine=_machine(),
+    )
 
 
 def _flops(subject, images) -> Dict:
@@ -101,8 +136,10 @@ def _add_ratios(rows: List[Dict], reference: Optional[str]):
         name, _, path = reference.partition('@')
         matches = [r for r in timed if r['name'] == name and r['path'] == (path or 'eager')]
         if not matches:
-            raise ValueError(f'--reference {reference!r} names no timed row; rows are '
-                             f'{sorted({r["name"] + "@" + r["path"] for r in timed})}')
+            raise ValueError(
+                f'--reference {reference!r} names no timed row; rows are '
+                f'{sorted({r["name"] + "@" + r["path"] for r in timed})}'
+            )
         ref = matches[0]
     for row in timed:
         row['ratio'] = row['latency_median_ms'] / ref['latency_median_ms']
@@ -112,11 +149,18 @@ def _add_ratios(rows: List[Dict], reference: Optional[str]):
 def _machine() -> Dict:
     import onnxruntime
     import openvino
+
     model_name = ''
     try:
         with open('/proc/cpuinfo') as f:
             model_name = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
     except OSError:
         pass
-    return dict(cpu=model_name or platform.processor(), cores=os.cpu_count(), torch=torch.__version__,
-                onnxruntime=onnxruntime.__version__, openvino=openvino.__version__, python=platform.python_version())
+    return dict(
+        cpu=model_name or platform.processor(),
+        cores=os.cpu_count(),
+        torch=torch.__version__,
+        onnxruntime=onnxruntime.__version__,
+        openvino=openvino.__version__,
+        python=platform.python_version(),
+    )

@@ -1,4 +1,5 @@
 """What a benchmark measures: a model from a config (or a timm model by name), and the part of it timed."""
+
 import os.path as osp
 from dataclasses import dataclass
 from typing import Optional
@@ -40,16 +41,22 @@ class TimmFeatures(nn.Module):
         self.eval()
 
     def forward(self, images):
-        return (self.model.forward_features(images), )
+        return (self.model.forward_features(images),)
 
 
-def build_subject(spec: str, checkpoint: Optional[str] = None, part: str = 'model', cfg_options: dict = None,
-                  name: Optional[str] = None) -> Subject:
+def build_subject(
+    spec: str,
+    checkpoint: Optional[str] = None,
+    part: str = 'model',
+    cfg_options: dict = None,
+    name: Optional[str] = None,
+) -> Subject:
     if part not in PARTS:
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
     if spec.startswith(TIMM_PREFIX):
         return _timm_subject(spec, checkpoint, part, name)
     from lcnet_mm.utils import build_model_from_config
+
     model, cfg = build_model_from_config(spec, checkpoint, cfg_options)
     if checkpoint is None:
         calibrate_norm_statistics(model.backbone if hasattr(model, 'backbone') else model)
@@ -64,8 +71,9 @@ def build_subject(spec: str, checkpoint: Optional[str] = None, part: str = 'mode
     return Subject(name or default_name, spec, checkpoint, part, model, network, kind, cfg)
 
 
-def calibrate_norm_statistics(network: nn.Module, input_size=(224, 224), batches: int = 4, batch_size: int = 8,
-                              seed: int = 0) -> int:
+def calibrate_norm_statistics(
+    network: nn.Module, input_size=(224, 224), batches: int = 4, batch_size: int = 8, seed: int = 0
+) -> int:
     """Give a randomly initialised network the BN statistics of its own activations on random images.
 
     With the initial statistics (mean 0, variance 1) activations shrink layer after layer towards zero
@@ -92,12 +100,15 @@ def calibrate_norm_statistics(network: nn.Module, input_size=(224, 224), batches
 
 def _timm_subject(spec: str, checkpoint: Optional[str], part: str, name: Optional[str]) -> Subject:
     import timm
-    model_name = spec[len(TIMM_PREFIX):]
+
+    model_name = spec[len(TIMM_PREFIX) :]
     if model_name not in timm.list_models():
         raise ValueError(f'{spec}: timm has no model {model_name!r} (e.g. timm:lcnet_100, timm:mobilenetv3_large_100)')
     if checkpoint is not None:
-        raise ValueError(f'{spec}: timm models are benchmarked with random weights (no download); give no '
-                         'checkpoint, or convert the weights (tools/convert_weights.py) and use a config')
+        raise ValueError(
+            f'{spec}: timm models are benchmarked with random weights (no download); give no '
+            'checkpoint, or convert the weights (tools/convert_weights.py) and use a config'
+        )
     model = timm.create_model(model_name, pretrained=False).eval()
     calibrate_norm_statistics(model)
     network = TimmFeatures(model) if part == 'backbone' else RawOutputs(model)

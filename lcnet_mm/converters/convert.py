@@ -4,6 +4,7 @@ The result is ``{'state_dict': {'backbone.*': ..., 'head.*': ...}, 'meta': {...}
 classification config, or ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` for a
 detection backbone. Everything is checked against the model lcnet-mm builds for the detected width.
 """
+
 from pathlib import Path
 from typing import Dict, Tuple
 
@@ -36,21 +37,27 @@ def detect_format(state_dict: Dict, source: str) -> str:
         if marker in state_dict:
             return name
     sample = sorted(state_dict)[:5]
-    raise ValueError(f'{source}: not a PP-LCNet state dict of a known layout (keys start {sample}); expected '
-                     f'timm (conv_stem.*), PaddleClas (conv1.conv.*) or lcnet-mm (backbone.stem.*) keys')
+    raise ValueError(
+        f'{source}: not a PP-LCNet state dict of a known layout (keys start {sample}); expected '
+        f'timm (conv_stem.*), PaddleClas (conv1.conv.*) or lcnet-mm (backbone.stem.*) keys'
+    )
 
 
 def detect_scale(state_dict: Dict, source: str) -> float:
     """The published width whose stem and last-stage channels match the converted weights."""
     stem = state_dict['backbone.stem.conv.weight'].shape[0]
-    last_key = max((k for k in state_dict if k.endswith('pointwise_conv.conv.weight')),
-                   key=lambda k: tuple(int(p) for p in k.split('.')[2:4]))
+    last_key = max(
+        (k for k in state_dict if k.endswith('pointwise_conv.conv.weight')),
+        key=lambda k: tuple(int(p) for p in k.split('.')[2:4]),
+    )
     last = state_dict[last_key].shape[0]
     for scale in PPLCNet.published_scales:
         if make_divisible(16 * scale) == stem and make_divisible(512 * scale) == last:
             return scale
-    raise ValueError(f'{source}: stem width {stem} and last-stage width {last} match no published PP-LCNet '
-                     f'width {PPLCNet.published_scales}')
+    raise ValueError(
+        f'{source}: stem width {stem} and last-stage width {last} match no published PP-LCNet '
+        f'width {PPLCNet.published_scales}'
+    )
 
 
 def expected_shapes(scale: float, state_dict: Dict) -> Dict[str, torch.Size]:
@@ -58,10 +65,13 @@ def expected_shapes(scale: float, state_dict: Dict) -> Dict[str, torch.Size]:
     shapes = {f'backbone.{k}': v.shape for k, v in PPLCNet(scale=scale).state_dict().items()}
     if 'head.fc.weight' in state_dict:
         from lcnet_mm.models.heads import LCNetClsHead
+
         head = LCNetClsHead(
-            num_classes=state_dict['head.fc.weight'].shape[0], in_channels=make_divisible(512 * scale),
+            num_classes=state_dict['head.fc.weight'].shape[0],
+            in_channels=make_divisible(512 * scale),
             with_head_conv='head.head_conv.conv.weight' in state_dict,
-            head_conv_bias='head.head_conv.conv.bias' in state_dict)
+            head_conv_bias='head.head_conv.conv.bias' in state_dict,
+        )
         shapes.update({f'head.{k}': v.shape for k, v in head.state_dict().items()})
     return shapes
 
@@ -90,9 +100,14 @@ def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
     converted = FORMATS[layout][1](state_dict)
     scale = detect_scale(converted, source)
     check_state_dict(converted, expected_shapes(scale, converted), source, f'PP-LCNet x{scale}')
-    info = dict(source=Path(source).name, file_kind=kind, layout=layout, scale=scale,
-                num_classes=converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None,
-                backbone_only=backbone_only)
+    info = dict(
+        source=Path(source).name,
+        file_kind=kind,
+        layout=layout,
+        scale=scale,
+        num_classes=converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None,
+        backbone_only=backbone_only,
+    )
     if backbone_only:
         converted = {k: v for k, v in converted.items() if k.startswith('backbone.')}
     return dict(state_dict=converted, meta=dict(lcnet_mm_conversion=info)), info

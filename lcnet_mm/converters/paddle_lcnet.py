@@ -6,6 +6,7 @@ PaddleClas names stages blocks2..blocks6 (lcnet-mm stages 0..4), stores BN stati
 classifier, where torch's dropout is the identity. Folding that factor into ``fc.weight`` (not the bias)
 makes lcnet-mm's eval logits equal Paddle's.
 """
+
 import re
 from typing import Dict
 
@@ -14,7 +15,7 @@ import torch
 from lcnet_mm.io import to_tensor
 
 PADDLE_DROPOUT_SCALE = 0.8  # 1 - p for PaddleClas's p=0.2 downscale_in_infer dropout
-_NON_TENSOR_KEYS = ('StructuredToParameterName@@', )
+_NON_TENSOR_KEYS = ('StructuredToParameterName@@',)
 _BN = {'weight': 'weight', 'bias': 'bias', '_mean': 'running_mean', '_variance': 'running_var'}
 _PARTS = {'dw_conv': 'depthwise_conv', 'pw_conv': 'pointwise_conv'}
 _BLOCK = re.compile(r'^blocks([2-6])\.(\d+)\.(.+)$')
@@ -22,7 +23,7 @@ _BLOCK = re.compile(r'^blocks([2-6])\.(\d+)\.(.+)$')
 
 def _rename(key: str) -> str:
     if key.startswith('conv1.'):
-        return _rename_conv_bn('backbone.stem', key[len('conv1.'):], key)
+        return _rename_conv_bn('backbone.stem', key[len('conv1.') :], key)
     block = _BLOCK.match(key)
     if block:
         prefix = f'backbone.stages.{int(block[1]) - 2}.{block[2]}'
@@ -33,8 +34,12 @@ def _rename(key: str) -> str:
         se = re.fullmatch(r'se\.conv([12])\.(weight|bias)', rest)
         if se:
             return f'{prefix}.se.{"squeeze" if se[1] == "1" else "excite"}.conv.{se[2]}'
-    fixed = {'last_conv.weight': 'head.head_conv.conv.weight', 'last_conv.bias': 'head.head_conv.conv.bias',
-             'fc.weight': 'head.fc.weight', 'fc.bias': 'head.fc.bias'}
+    fixed = {
+        'last_conv.weight': 'head.head_conv.conv.weight',
+        'last_conv.bias': 'head.head_conv.conv.bias',
+        'fc.weight': 'head.fc.weight',
+        'fc.bias': 'head.fc.bias',
+    }
     if key in fixed:
         return fixed[key]
     raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNet state dict')

@@ -10,18 +10,21 @@ The path after the prefix is a local file (nothing is downloaded), read and chec
 ``tools/convert_weights.py``; the prefix must match what the file holds. Plain paths are not touched:
 mmengine reads them itself (``torch.load``, weights only by default with torch >= 2.6).
 """
+
 from .convert import convert_weights
 
 _LAYOUTS = {'paddle://': 'paddle', 'timm://': 'timm'}  # prefix -> what the file must hold
 
 
 def _load_converted(filename: str, prefix: str) -> dict:
-    path = filename[len(prefix):]
+    path = filename[len(prefix) :]
     checkpoint, info = convert_weights(path)
     if info['layout'] != _LAYOUTS[prefix]:
         right = next((p for p, layout in _LAYOUTS.items() if layout == info['layout']), '')  # '': a plain path
-        raise ValueError(f'{filename}: {prefix} expects {_LAYOUTS[prefix]} weights, but the file holds '
-                         f'{info["layout"]} weights; load it as {right}{path!r}')
+        raise ValueError(
+            f'{filename}: {prefix} expects {_LAYOUTS[prefix]} weights, but the file holds '
+            f'{info["layout"]} weights; load it as {right}{path!r}'
+        )
     return checkpoint
 
 

@@ -3,6 +3,7 @@
 timm groups the 13 blocks into six stages (it splits PaddleClas's blocks5 in two); lcnet-mm uses
 PaddleClas's five. Blocks keep their order, so the mapping goes through the flat block index.
 """
+
 import re
 from typing import Dict, Sequence
 
@@ -29,8 +30,9 @@ _BLOCK_KEY = re.compile(r'^blocks\.(\d+)\.(\d+)\.(.+)\.([^.]+)$')
 _TOP_KEY = re.compile(r'^([a-z_0-9]+)\.([^.]+)$')
 
 
-def timm_to_lcnet_mm(state_dict: Dict[str, torch.Tensor],
-                     stage_depths: Sequence[int] = tuple(len(stage) for stage in PP_LCNET)) -> Dict[str, torch.Tensor]:
+def timm_to_lcnet_mm(
+    state_dict: Dict[str, torch.Tensor], stage_depths: Sequence[int] = tuple(len(stage) for stage in PP_LCNET)
+) -> Dict[str, torch.Tensor]:
     """Rename a timm LCNet state dict to lcnet-mm's ``backbone.*`` / ``head.*`` keys.
 
     Args:
@@ -43,8 +45,10 @@ def timm_to_lcnet_mm(state_dict: Dict[str, torch.Tensor],
     timm_blocks = sorted({(int(m[1]), int(m[2])) for m in map(_BLOCK_KEY.match, state_dict) if m})
     our_blocks = [(i, j) for i, depth in enumerate(stage_depths) for j in range(depth)]
     if len(timm_blocks) != len(our_blocks):
-        raise ValueError(f'timm state dict has {len(timm_blocks)} blocks, lcnet-mm arch has '
-                         f'{len(our_blocks)} (stage depths {tuple(stage_depths)})')
+        raise ValueError(
+            f'timm state dict has {len(timm_blocks)} blocks, lcnet-mm arch has '
+            f'{len(our_blocks)} (stage depths {tuple(stage_depths)})'
+        )
     block_map = dict(zip(timm_blocks, our_blocks))
 
     converted = {}

@@ -5,6 +5,7 @@ with a manifest that records the generation parameters. A later run trusts a dir
 manifest matches; an interrupted generation leaves at most a temporary directory, which is removed.
 A file lock keeps two processes (distributed ranks, parallel test workers) from generating twice.
 """
+
 import fcntl
 import json
 import os

@@ -3,6 +3,7 @@
 Classes differ by shape, never by colour: every object and every distractor takes a random colour, and
 the background is textured, so a model has to learn outlines rather than colour statistics.
 """
+
 import math
 
 import cv2
@@ -26,8 +27,26 @@ def shape_polygon(shape: str, center, size: float, angle: float) -> np.ndarray:
         unit = np.stack([np.cos(t), np.sin(t)], 1)
     elif shape == 'cross':
         a, b = 1 / math.sqrt(2), 0.28  # arm half-width b, arm end at distance ~1
-        unit = np.array([[b, a], [b, b], [a, b], [a, -b], [b, -b], [b, -a], [-b, -a], [-b, -b], [-a, -b],
-                         [-a, b], [-b, b], [-b, a]]) * math.sqrt(2) * 0.95
+        unit = (
+            np.array(
+                [
+                    [b, a],
+                    [b, b],
+                    [a, b],
+                    [a, -b],
+                    [b, -b],
+                    [b, -a],
+                    [-b, -a],
+                    [-b, -b],
+                    [-a, -b],
+                    [-a, b],
+                    [-b, b],
+                    [-b, a],
+                ]
+            )
+            * math.sqrt(2)
+            * 0.95
+        )
     elif shape == 'star':
         t = np.arange(10) * math.pi / 5 - math.pi / 2
         r = np.where(np.arange(10) % 2 == 0, 1.0, 0.42)
@@ -59,7 +78,7 @@ def textured_background(rng: np.random.Generator, height: int, width: int) -> np
     c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
     ramp = np.linspace(0, 1, width if rng.random() < 0.5 else height)
     ramp = ramp[None, :, None] if len(ramp) == width else ramp[:, None, None]
-    image = np.broadcast_to(c0 * (1 - ramp) + c1 * ramp, (height, width, 3)).astype(np.float32, order="C")
+    image = np.broadcast_to(c0 * (1 - ramp) + c1 * ramp, (height, width, 3)).astype(np.float32, order='C')
     texture = rng.integers(0, 4)
     if texture == 0:  # stripes at a random angle
         yy, xx = np.mgrid[0:height, 0:width]
@@ -108,8 +127,14 @@ def draw_distractor(image: np.ndarray, rng: np.random.Generator):
         d = np.array([math.cos(angle), math.sin(angle)])
         n = np.array([-d[1], d[0]])
         c = np.array([x, y], dtype=np.float64)
-        corners = np.stack([c + d * length / 2 + n * thickness / 2, c + d * length / 2 - n * thickness / 2,
-                            c - d * length / 2 - n * thickness / 2, c - d * length / 2 + n * thickness / 2])
+        corners = np.stack(
+            [
+                c + d * length / 2 + n * thickness / 2,
+                c + d * length / 2 - n * thickness / 2,
+                c - d * length / 2 - n * thickness / 2,
+                c - d * length / 2 + n * thickness / 2,
+            ]
+        )
         cv2.fillPoly(image, np.round(corners * 16).astype(np.int32)[None], color, cv2.LINE_AA, shift=4)
     else:
         text = ''.join(chr(int(c)) for c in rng.integers(97, 123, int(rng.integers(2, 6))))

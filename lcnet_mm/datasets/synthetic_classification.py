@@ -5,6 +5,7 @@ One shape per image (the five classes of :mod:`.shapes`), at a random position, 
 image), rotation and colour, on a textured background with a few distractors: the class is the shape,
 never the colour or the place.
 """
+
 import math
 from pathlib import Path
 
@@ -57,14 +58,22 @@ class SyntheticShapesClassification(CustomDataset):
         **kwargs: Everything else of ``CustomDataset`` (pipeline, test_mode, ...).
     """
 
-    def __init__(self, split: str = 'train', num_images: int = 2000, image_size: int = 64, seed: int = 0,
-                 data_root: str = 'data/synthetic_shapes_cls', **kwargs):
+    def __init__(
+        self,
+        split: str = 'train',
+        num_images: int = 2000,
+        image_size: int = 64,
+        seed: int = 0,
+        data_root: str = 'data/synthetic_shapes_cls',
+        **kwargs,
+    ):
         if split not in SPLIT_SEEDS:
-            raise ValueError(f'SyntheticShapesClassification split must be one of {list(SPLIT_SEEDS)}, '
-                             f'got {split!r}')
+            raise ValueError(f'SyntheticShapesClassification split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
         if not isinstance(num_images, int) or num_images < len(SHAPES):
-            raise ValueError(f'SyntheticShapesClassification num_images must be an int >= {len(SHAPES)} '
-                             f'(one per class), got {num_images!r}')
+            raise ValueError(
+                f'SyntheticShapesClassification num_images must be an int >= {len(SHAPES)} '
+                f'(one per class), got {num_images!r}'
+            )
         if not isinstance(image_size, int) or image_size < 16:
             raise ValueError(f'SyntheticShapesClassification image_size must be an int >= 16, got {image_size!r}')
         params = dict(version=1, split=split, num_images=num_images, image_size=image_size, seed=seed)

@@ -5,6 +5,7 @@ rotated, partly overlapping, on textured backgrounds with distractor clutter (li
 letters) that must not be detected; image sizes vary. The files are plain COCO (``instances.json`` with
 boxes, areas and polygons, JPEG images), read by mmdet's own ``CocoDataset`` and scored by ``CocoMetric``.
 """
+
 import json
 import math
 from pathlib import Path
@@ -29,8 +30,9 @@ SPLIT_SEEDS = {'train': 0, 'val': 1, 'test': 2}
 MAX_OVERLAP = 0.35  # of the smaller box: objects overlap partly, never hide each other
 
 
-def render_detection_image(rng: np.random.Generator, image_size=(224, 288), object_size=(10, 120),
-                           objects_per_image=(1, 8)):
+def render_detection_image(
+    rng: np.random.Generator, image_size=(224, 288), object_size=(10, 120), objects_per_image=(1, 8)
+):
     """Return (BGR image, list of (class_index, polygon)) for one random scene."""
     height, width = (int(v) for v in rng.integers(image_size[0], image_size[1] + 1, 2))
     image = textured_background(rng, height, width)
@@ -51,7 +53,7 @@ def render_detection_image(rng: np.random.Generator, image_size=(224, 288), obje
         if any(_overlap_of_smaller(box, other) > MAX_OVERLAP for other in boxes):
             continue
         x0, y0, x1, y1 = np.clip(box, 0, [width, height, width, height]).astype(int)
-        local_mean = image[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).mean(0)
+        local_mean = image[y0 : y1 + 1, x0 : x1 + 1].reshape(-1, 3).mean(0)
         draw_polygon(image, polygon, random_color(rng, avoid=local_mean, min_distance=120), rng)
         objects.append((shape, polygon))
         boxes.append(box)
@@ -75,8 +77,9 @@ def generate_detection_split(root: Path, params: dict):
     images, annotations = [], []
     for index in range(params['num_images']):
         rng = np.random.default_rng([params['seed'], SPLIT_SEEDS[params['split']], index])
-        image, objects = render_detection_image(rng, params['image_size'], params['object_size'],
-                                                params['objects_per_image'])
+        image, objects = render_detection_image(
+            rng, params['image_size'], params['object_size'], params['objects_per_image']
+        )
         file_name = f'{index:06d}.jpg'
         if not cv2.imwrite(str(root / 'images' / file_name), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
             raise OSError(f'could not write {root / "images" / file_name}')
@@ -85,13 +88,20 @@ def generate_detection_split(root: Path, params: dict):
             x0, y0 = polygon.min(0)
             x1, y1 = polygon.max(0)
             annotations.append(
-                dict(id=len(annotations) + 1, image_id=index + 1, category_id=shape + 1, iscrowd=0,
-                     bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
-                     area=round(polygon_area(polygon), 2),
-                     segmentation=[[round(float(v), 2) for v in polygon.reshape(-1)]]))
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=index + 1,
+                    category_id=shape + 1,
+                    iscrowd=0,
+                    bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
+                    area=round(polygon_area(polygon), 2),
+                    segmentation=[[round(float(v), 2) for v in polygon.reshape(-1)]],
+                )
+            )
     categories = [dict(id=i + 1, name=name, supercategory='shape') for i, name in enumerate(SHAPES)]
     (root / 'instances.json').write_text(
-        json.dumps(dict(images=images, annotations=annotations, categories=categories)))
+        json.dumps(dict(images=images, annotations=annotations, categories=categories))
+    )
 
 
 @DATASETS.register_module()
@@ -112,26 +122,46 @@ class SyntheticShapesCoco(CocoDataset):
         **kwargs: Everything else of ``CocoDataset`` (pipeline, filter_cfg, test_mode, ...).
     """
 
-    METAINFO = dict(classes=SHAPES, palette=[(220, 20, 60), (0, 160, 0), (30, 30, 230), (250, 170, 30),
-                                             (160, 30, 200)])
+    METAINFO = dict(classes=SHAPES, palette=[(220, 20, 60), (0, 160, 0), (30, 30, 230), (250, 170, 30), (160, 30, 200)])
 
-    def __init__(self, split: str = 'train', num_images: int = 1000, seed: int = 0,
-                 image_size=(224, 288), object_size=(10, 120), objects_per_image=(1, 8),
-                 data_root: str = 'data/synthetic_shapes', **kwargs):
+    def __init__(
+        self,
+        split: str = 'train',
+        num_images: int = 1000,
+        seed: int = 0,
+        image_size=(224, 288),
+        object_size=(10, 120),
+        objects_per_image=(1, 8),
+        data_root: str = 'data/synthetic_shapes',
+        **kwargs,
+    ):
         if split not in SPLIT_SEEDS:
             raise ValueError(f'SyntheticShapesCoco split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
         if not isinstance(num_images, int) or num_images < 1:
             raise ValueError(f'SyntheticShapesCoco num_images must be a positive int, got {num_images!r}')
-        for name, (low, high) in (('image_size', image_size), ('object_size', object_size),
-                                  ('objects_per_image', objects_per_image)):
+        for name, (low, high) in (
+            ('image_size', image_size),
+            ('object_size', object_size),
+            ('objects_per_image', objects_per_image),
+        ):
             if not 0 < low <= high:
-                raise ValueError(f'SyntheticShapesCoco {name} must be (min, max) with 0 < min <= max, '
-                                 f'got {(low, high)!r}')
+                raise ValueError(
+                    f'SyntheticShapesCoco {name} must be (min, max) with 0 < min <= max, got {(low, high)!r}'
+                )
         if object_size[1] > image_size[0] - 4:
-            raise ValueError(f'SyntheticShapesCoco object_size max {object_size[1]} does not fit the '
-                             f'smallest image side {image_size[0]}')
-        params = dict(version=3, split=split, num_images=num_images, seed=seed, image_size=image_size,
-                      object_size=object_size, objects_per_image=objects_per_image)
+            raise ValueError(
+                f'SyntheticShapesCoco object_size max {object_size[1]} does not fit the '
+                f'smallest image side {image_size[0]}'
+            )
+        params = dict(
+            version=3,
+            split=split,
+            num_images=num_images,
+            seed=seed,
+            image_size=image_size,
+            object_size=object_size,
+            objects_per_image=objects_per_image,
+        )
         root = ensure_generated(Path(data_root) / split, params, generate_detection_split)
         kwargs.setdefault('ann_file', 'instances.json')
         kwargs.setdefault('data_prefix', dict(img='images/'))

@@ -1,5 +1,6 @@
 """ONNX export of a classifier's or dense detector's network (see :mod:`.raw_outputs`), and the check
 that the exported graph computes what PyTorch computes."""
+
 import copy
 from typing import Dict, List, Sequence
 
@@ -13,8 +14,14 @@ from .switch import switch_to_deploy
 INPUT_NAME = 'images'
 
 
-def export_onnx(model: nn.Module, path: str, input_size: Sequence[int] = (224, 224), dynamic: bool = True,
-                fold: bool = True, opset: int = 18) -> List[str]:
+def export_onnx(
+    model: nn.Module,
+    path: str,
+    input_size: Sequence[int] = (224, 224),
+    dynamic: bool = True,
+    fold: bool = True,
+    opset: int = 18,
+) -> List[str]:
     """Export ``model`` (eval mode) to ``path``; returns the output names.
 
     ``dynamic`` makes batch, height and width symbolic. ``fold`` exports the deploy form (BN folded by
@@ -32,9 +39,19 @@ def export_onnx(model: nn.Module, path: str, input_size: Sequence[int] = (224, 2
     if dynamic:
         dim = torch.export.Dim.DYNAMIC
         dynamic_shapes = {'images': {0: dim, 2: dim, 3: dim}}
-    torch.onnx.export(wrapper, (images, ), path, dynamo=True, input_names=[INPUT_NAME], output_names=names,
-                      dynamic_shapes=dynamic_shapes, opset_version=opset, verbose=False, report=False,
-                      external_data=False)  # one self-contained file (the weights are far below 2 GB)
+    torch.onnx.export(
+        wrapper,
+        (images,),
+        path,
+        dynamo=True,
+        input_names=[INPUT_NAME],
+        output_names=names,
+        dynamic_shapes=dynamic_shapes,
+        opset_version=opset,
+        verbose=False,
+        report=False,
+        external_data=False,  # one self-contained file (the weights are far below 2 GB)
+    )
     return names
 
 
@@ -43,6 +60,7 @@ def onnx_parity(model: nn.Module, onnx_path: str, shapes: Sequence[Sequence[int]
     ``shapes``; returns per shape the largest absolute difference over all outputs, the largest output, and
     the largest difference of each output divided by its largest value where that exceeds 1."""
     from .runtimes import OnnxRuntimeModel
+
     session = OnnxRuntimeModel(onnx_path)
     wrapper = RawOutputs(model)
     results = []
@@ -58,7 +76,14 @@ def onnx_parity(model: nn.Module, onnx_path: str, shapes: Sequence[Sequence[int]
             if a.shape != e.shape:
                 raise RuntimeError(f'{onnx_path}: output shape {a.shape} != PyTorch {e.shape} for input {shape}')
         max_abs_diff, max_scaled_diff = output_difference(actual, expected)
-        results.append(dict(shape=tuple(shape), max_abs_diff=max_abs_diff, max_scaled_diff=max_scaled_diff,
-                            max_abs_output=max(float(np.abs(e).max()) for e in expected),
-                            outputs=actual, expected=expected))
+        results.append(
+            dict(
+                shape=tuple(shape),
+                max_abs_diff=max_abs_diff,
+                max_scaled_diff=max_scaled_diff,
+                max_abs_output=max(float(np.abs(e).max()) for e in expected),
+                outputs=actual,
+                expected=expected,
+            )
+        )
     return results

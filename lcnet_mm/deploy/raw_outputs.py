@@ -7,6 +7,7 @@ what benchmarks time, what parity checks compare.
   NMS are :func:`decode_detections`, run on those tensors outside the network.
 - anything else (a backbone, a timm model): its output tensor(s).
 """
+
 import inspect
 from typing import List, Sequence, Tuple
 
@@ -18,6 +19,7 @@ def model_kind(model: nn.Module) -> str:
     """'classifier', 'detector' or 'module'."""
     from mmdet.models.detectors import BaseDetector
     from mmpretrain.models.classifiers import BaseClassifier
+
     if isinstance(model, BaseClassifier):
         return 'classifier'
     if isinstance(model, BaseDetector):
@@ -34,7 +36,7 @@ def example_input(size: Sequence[int], batch_size: int = 1, seed: int = 0) -> to
 
 def _flatten(outputs) -> Tuple[torch.Tensor, ...]:
     if isinstance(outputs, torch.Tensor):
-        return (outputs, )
+        return (outputs,)
     if isinstance(outputs, dict):
         outputs = list(outputs.values())
     flat = []
@@ -46,10 +48,12 @@ def _flatten(outputs) -> Tuple[torch.Tensor, ...]:
 def _check_exportable_detector(model: nn.Module):
     head = getattr(model, 'bbox_head', None)
     if head is None or hasattr(model, 'roi_head') or not hasattr(head, 'predict_by_feat'):
-        raise ValueError(f'{type(model).__name__}: only single-stage (dense) detectors map to raw head outputs '
-                         '(FCOS, RetinaNet, ATSS, GFL, SSD ...); a two-stage detector\'s RoI stage needs the '
-                         'proposals of its first stage; benchmark its backbone alone '
-                         '(tools/benchmark.py --part backbone) instead')
+        raise ValueError(
+            f'{type(model).__name__}: only single-stage (dense) detectors map to raw head outputs '
+            "(FCOS, RetinaNet, ATSS, GFL, SSD ...); a two-stage detector's RoI stage needs the "
+            'proposals of its first stage; benchmark its backbone alone '
+            '(tools/benchmark.py --part backbone) instead'
+        )
 
 
 class RawOutputs(nn.Module):
@@ -66,7 +70,7 @@ class RawOutputs(nn.Module):
 
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.kind == 'classifier':
-            return (self.model(images, mode='tensor'), )
+            return (self.model(images, mode='tensor'),)
         if self.kind == 'detector':
             return _flatten(self.model(images, mode='tensor'))
         return _flatten(self.model(images))
@@ -85,9 +89,8 @@ def detector_output_groups(model: nn.Module, num_outputs: int) -> List[str]:
     num_levels = len(model.bbox_head.prior_generator.strides)
     if num_outputs % num_levels:
         raise ValueError(f'{num_outputs} head outputs do not split into {num_levels} levels')
-    params = [name for name in inspect.signature(model.bbox_head.predict_by_feat).parameters
-              if name not in ('self', )]
-    return params[:num_outputs // num_levels]
+    params = [name for name in inspect.signature(model.bbox_head.predict_by_feat).parameters if name not in ('self',)]
+    return params[: num_outputs // num_levels]
 
 
 def model_outputs(model: nn.Module, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -103,10 +106,17 @@ def decode_detections(model: nn.Module, outputs: Sequence, image_shape: Sequence
     tensors = [torch.as_tensor(output) for output in outputs]
     groups = detector_output_groups(model, len(tensors))
     per_group = len(tensors) // len(groups)
-    grouped = [tensors[i * per_group:(i + 1) * per_group] for i in range(len(groups))]
+    grouped = [tensors[i * per_group : (i + 1) * per_group] for i in range(len(groups))]
     height, width = image_shape
-    metas = [dict(img_shape=(height, width), ori_shape=(height, width), pad_shape=(height, width),
-                  scale_factor=(1.0, 1.0), batch_input_shape=(height, width))] * tensors[0].shape[0]
+    metas = [
+        dict(
+            img_shape=(height, width),
+            ori_shape=(height, width),
+            pad_shape=(height, width),
+            scale_factor=(1.0, 1.0),
+            batch_input_shape=(height, width),
+        )
+    ] * tensors[0].shape[0]
     with torch.no_grad():
         return model.bbox_head.predict_by_feat(*grouped, batch_img_metas=metas, rescale=False)
 

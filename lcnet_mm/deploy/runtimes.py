@@ -1,4 +1,5 @@
 """ONNX models in ONNX Runtime and OpenVINO, fp32 on the CPU, callable like ``model(images) -> outputs``."""
+
 from typing import List, Optional
 
 import numpy as np
@@ -13,6 +14,7 @@ class OnnxRuntimeModel:
 
     def __init__(self, path: str, threads: Optional[int] = None):
         import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -37,6 +39,7 @@ class OpenVinoModel:
 
     def __init__(self, path: str, threads: Optional[int] = None):
         import openvino as ov
+
         self.core = ov.Core()
         self.path = path
         self.config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32'}

@@ -49,16 +49,22 @@ class WeightsOnlyCheckpointHook(Hook):
         if os.environ.get(_UNSAFE_LOAD_SWITCH, '0').lower() in ('1', 'y', 'yes', 'true'):
             raise UnsafeWeightFileError(
                 f'{_UNSAFE_LOAD_SWITCH} is set: mmengine would unpickle checkpoints with code execution allowed. '
-                'Checkpoints written with WeightsOnlyCheckpointHook load without it; unset it.')
+                'Checkpoints written with WeightsOnlyCheckpointHook load without it; unset it.'
+            )
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')
         if not hub:
             return
         hub['log_scalars'] = {
-            key: {_BUFFER_TAG: True, 'log_history': buffer.data[0].tolist(),
-                  'count_history': buffer.data[1].tolist(), 'max_length': buffer.max_length}
-            if isinstance(buffer, HistoryBuffer) else buffer
+            key: {
+                _BUFFER_TAG: True,
+                'log_history': buffer.data[0].tolist(),
+                'count_history': buffer.data[1].tolist(),
+                'max_length': buffer.max_length,
+            }
+            if isinstance(buffer, HistoryBuffer)
+            else buffer
             for key, buffer in hub.get('log_scalars', {}).items()
         }
         hub['runtime_info'] = _plain(hub.get('runtime_info', {}))

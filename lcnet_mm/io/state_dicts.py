@@ -10,6 +10,7 @@ The tensors a checkpoint was read into carry the name of their file (:func:`reme
 the error can name it wherever the loading started: mmengine's runner (``load_from``, ``--resume``, named
 by ``WeightsOnlyCheckpointHook``), this project's loaders, or the checkpoint schemes.
 """
+
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -37,9 +38,11 @@ def source_of(tensors: Dict) -> Optional[str]:
 
 def shape_mismatches(state_dict: Dict, shapes: Dict, ours: str = 'file', theirs: str = 'expected') -> List[str]:
     """``'key: file (a, b) vs expected (c, d)'`` for every key of both whose shapes differ, in file order."""
-    return [f'{key}: {ours} {tuple(value.shape)} vs {theirs} {tuple(shapes[key])}'
-            for key, value in state_dict.items()
-            if key in shapes and hasattr(value, 'shape') and tuple(value.shape) != tuple(shapes[key])]
+    return [
+        f'{key}: {ours} {tuple(value.shape)} vs {theirs} {tuple(shapes[key])}'
+        for key, value in state_dict.items()
+        if key in shapes and hasattr(value, 'shape') and tuple(value.shape) != tuple(shapes[key])
+    ]
 
 
 class CheckpointMismatchError(ValueError):
@@ -48,8 +51,10 @@ class CheckpointMismatchError(ValueError):
     def __init__(self, source: Optional[str], model: str, mismatched: Sequence[str], hint: str):
         self.source, self.model, self.mismatched, self.hint = source, model, list(mismatched), hint
         shown = self.mismatched[:4]
-        super().__init__(f'{source or "the checkpoint"} does not fit the model ({model}): {len(self.mismatched)} '
-                         f'tensors have other shapes, e.g. {shown}. {hint}')
+        super().__init__(
+            f'{source or "the checkpoint"} does not fit the model ({model}): {len(self.mismatched)} '
+            f'tensors have other shapes, e.g. {shown}. {hint}'
+        )
 
     def with_source(self, source: str) -> 'CheckpointMismatchError':
         """The same error naming ``source``, where the loader knew the file and the model did not."""
@@ -58,12 +63,14 @@ class CheckpointMismatchError(ValueError):
         return CheckpointMismatchError(source, self.model, self.mismatched, self.hint)
 
 
-def refuse_shape_mismatches(module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: str,
-                            only: str = '') -> None:
+def refuse_shape_mismatches(
+    module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: str, only: str = ''
+) -> None:
     """For a module's ``_load_from_state_dict``: raise :class:`CheckpointMismatchError` if a tensor under
     ``prefix + only`` has another shape than the module's own."""
     own = {f'{prefix}{key}': value.shape for key, value in module.state_dict().items() if key.startswith(only)}
     mismatched = shape_mismatches(state_dict, own, ours='checkpoint', theirs='model')
     if mismatched:
-        raise CheckpointMismatchError(source_of({key: state_dict[key] for key in own if key in state_dict}),
-                                      model, mismatched, hint)
+        raise CheckpointMismatchError(
+            source_of({key: state_dict[key] for key in own if key in state_dict}), model, mismatched, hint
+        )

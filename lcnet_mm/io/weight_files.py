@@ -7,6 +7,7 @@ and ``timm://`` checkpoint schemes) goes through :func:`load_weight_file`:
 - Paddle ``.pdparams`` (a pickle of numpy arrays) through :class:`NumpyOnlyUnpickler`, which admits only the
   globals a dict of numpy arrays needs and refuses everything else before it can be called.
 """
+
 import io
 import pickle
 import zipfile
@@ -42,7 +43,8 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
             raise UnsafeWeightFileError(
                 f'{self.source}: refused to load the global {module}.{name}; a .pdparams file may only hold '
                 f'numpy arrays (allowed: {sorted(".".join(a) for a in self.ALLOWED)}). The file is not '
-                'a plain weight file: do not load it with pickle.')
+                'a plain weight file: do not load it with pickle.'
+            )
         return super().find_class(module, name)
 
 
@@ -77,6 +79,7 @@ def _read(path: Path, map_location) -> Tuple[Dict, str]:
             return torch.load(path, map_location=map_location, weights_only=True), 'torch'
         if path.suffix == '.safetensors' or _is_safetensors(head):
             from safetensors.torch import load_file
+
             return load_file(str(path), device=str(map_location or 'cpu')), 'safetensors'
         if path.suffix == '.pdparams':  # Paddle: a pickle of numpy arrays
             with path.open('rb') as f:
@@ -89,13 +92,18 @@ def _read(path: Path, map_location) -> Tuple[Dict, str]:
         if 'Weights only load failed' in str(error):
             raise UnsafeWeightFileError(
                 f'{path}: torch.load(weights_only=True) refused it, so it holds more than tensors '
-                f'({str(error).splitlines()[-1][:300]}). Not loaded.') from None
+                f'({str(error).splitlines()[-1][:300]}). Not loaded.'
+            ) from None
         raise ValueError(f'{path}: cannot read it as a weight file (truncated or corrupt?): {error}') from None
     except (EOFError, RuntimeError, OSError, ValueError) as error:
-        raise ValueError(f'{path}: cannot read it as a weight file (truncated or corrupt?): '
-                         f'{type(error).__name__}: {str(error)[:300]}') from None
-    raise ValueError(f'{path}: unknown weight file format (first bytes {head[:8]!r}); expected a torch '
-                     '.pth (zip), a .safetensors file or a Paddle .pdparams pickle')
+        raise ValueError(
+            f'{path}: cannot read it as a weight file (truncated or corrupt?): '
+            f'{type(error).__name__}: {str(error)[:300]}'
+        ) from None
+    raise ValueError(
+        f'{path}: unknown weight file format (first bytes {head[:8]!r}); expected a torch '
+        '.pth (zip), a .safetensors file or a Paddle .pdparams pickle'
+    )
 
 
 def to_tensor(value) -> torch.Tensor:
@@ -114,8 +122,9 @@ def load_checkpoint(model: torch.nn.Module, path, strict: bool = True) -> Dict:
     state_dict = content.get('state_dict', content) if isinstance(content, dict) else content
     if not isinstance(state_dict, dict):
         raise ValueError(f'{path}: expected a state dict, got {type(state_dict).__name__}')
-    state_dict = {key[len('module.'):] if key.startswith('module.') else key: value
-                  for key, value in state_dict.items()}
+    state_dict = {
+        key[len('module.') :] if key.startswith('module.') else key: value for key, value in state_dict.items()
+    }
     try:
         model.load_state_dict(state_dict, strict=strict)
     except RuntimeError as error:  # torch's missing / unexpected keys: name the file

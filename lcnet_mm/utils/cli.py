@@ -1,5 +1,6 @@
 """What ``tools/train.py`` and ``tools/test.py`` share: loading a config with mmdet-style command-line
 overrides, for mmdet and mmpretrain configs alike (the toolbox is chosen by ``default_scope``)."""
+
 import argparse
 import os
 import os.path as osp
@@ -14,8 +15,9 @@ def toolbox_of(cfg: Config) -> str:
     """The toolbox a config belongs to, from its ``default_scope``."""
     scope = cfg.get('default_scope')
     if scope not in TOOLBOXES:
-        raise ValueError(f'config default_scope is {scope!r}; lcnet-mm tools run configs whose '
-                         f'default_scope is one of {TOOLBOXES}')
+        raise ValueError(
+            f'config default_scope is {scope!r}; lcnet-mm tools run configs whose default_scope is one of {TOOLBOXES}'
+        )
     return scope
 
 
@@ -23,10 +25,12 @@ def add_runner_arguments(parser: argparse.ArgumentParser, work_dir_help: str) ->
     """The options train.py and test.py share, spelled as in mmdet's tools."""
     parser.add_argument('--work-dir', help=work_dir_help)
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=3 "model.backbone.scale=0.75"')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=3 "model.backbone.scale=0.75"',
+    )
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -46,8 +50,9 @@ def load_config(config_path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
-def build_runner_config(config_path: str, work_dir: str = None, cfg_options: dict = None,
-                        launcher: str = 'none') -> Config:
+def build_runner_config(
+    config_path: str, work_dir: str = None, cfg_options: dict = None, launcher: str = 'none'
+) -> Config:
     """Load ``config_path``, apply ``--cfg-options`` and resolve the work dir the way mmdet does:
     command line > config > ``./work_dirs/<config name>``."""
     cfg = load_config(config_path, cfg_options)
@@ -69,6 +74,7 @@ def prepare_distributed(cfg: Config) -> None:
     """
     import torch
     import torch.distributed as dist
+
     if cfg.launcher != 'pytorch' or torch.cuda.is_available():
         return
     if not dist.is_initialized():

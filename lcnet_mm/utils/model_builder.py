@@ -1,4 +1,5 @@
 """Build the model of an mmdet or mmpretrain config outside a Runner (for export, folding, benchmarks)."""
+
 from typing import Optional, Tuple
 
 import torch.nn as nn
@@ -8,8 +9,9 @@ from mmengine.registry import init_default_scope
 from .cli import load_config, toolbox_of
 
 
-def build_model_from_config(config, checkpoint: Optional[str] = None, cfg_options: Optional[dict] = None,
-                            architecture_only: bool = True) -> Tuple[nn.Module, Config]:
+def build_model_from_config(
+    config, checkpoint: Optional[str] = None, cfg_options: Optional[dict] = None, architecture_only: bool = True
+) -> Tuple[nn.Module, Config]:
     """The config's model, in eval mode, with ``checkpoint`` loaded if given.
 
     ``config`` is a path or a loaded :class:`Config`. With ``architecture_only`` the backbone's

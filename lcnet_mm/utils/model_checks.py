@@ -17,12 +17,16 @@ def check_backbone_channels(model) -> None:
     neck = getattr(model, 'neck', None)
     if neck is not None and hasattr(neck, 'in_channels'):
         if _as_list(neck.in_channels) != list(outputs):
-            raise ValueError(f'{type(neck).__name__} in_channels={_as_list(neck.in_channels)} do not match the '
-                             f'outputs of {described}: set model.neck.in_channels={list(outputs)}')
+            raise ValueError(
+                f'{type(neck).__name__} in_channels={_as_list(neck.in_channels)} do not match the '
+                f'outputs of {described}: set model.neck.in_channels={list(outputs)}'
+            )
         return
     head = getattr(model, 'head', None)
     pooled = neck is not None and type(neck).__name__ == 'GlobalAveragePooling'
     if head is not None and hasattr(head, 'in_channels') and (neck is None or pooled):
         if head.in_channels != outputs[-1]:
-            raise ValueError(f'{type(head).__name__} in_channels={head.in_channels} does not match the last '
-                             f'output of {described}: set model.head.in_channels={outputs[-1]}')
+            raise ValueError(
+                f'{type(head).__name__} in_channels={head.in_channels} does not match the last '
+                f'output of {described}: set model.head.in_channels={outputs[-1]}'
+            )

@@ -6,6 +6,7 @@
 Reads each run's ``vis_data/scalars.json`` (the newest one under the work dir), where ``TrainTimeHook``
 records ``train_wall_s`` (training time, validation excluded) next to every validation result.
 """
+
 import argparse
 import json
 from pathlib import Path
@@ -21,8 +22,10 @@ def read_curve(work_dir: Path, metric: str):
         if metric in record and 'train_wall_s' in record:
             points.append((record['train_wall_s'], record[metric]))
     if not points:
-        raise ValueError(f'{runs[-1]} has no validation records with {metric!r} and train_wall_s '
-                         '(was TrainTimeHook in custom_hooks?)')
+        raise ValueError(
+            f'{runs[-1]} has no validation records with {metric!r} and train_wall_s '
+            '(was TrainTimeHook in custom_hooks?)'
+        )
     return points
 
 
@@ -39,6 +42,7 @@ def main(argv=None):
         parser.error(f'{len(labels)} labels for {len(args.work_dirs)} work dirs')
 
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 

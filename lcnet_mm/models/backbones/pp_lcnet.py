@@ -1,5 +1,6 @@
 """PP-LCNet (Cui et al., 2021, "PP-LCNet: A Lightweight CPU Convolutional Neural Network",
 arXiv:2109.15099) as an OpenMMLab backbone."""
+
 import math
 from typing import Sequence, Union
 
@@ -72,22 +73,26 @@ class PPLCNet(BaseModule):
     arch_settings = {'pp_lcnet': PP_LCNET}
     published_scales = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5)
 
-    def __init__(self,
-                 scale: float = 1.0,
-                 arch: Union[str, list] = 'pp_lcnet',
-                 stem_channels: int = 16,
-                 in_channels: int = 3,
-                 out_indices: Sequence[int] = (4, ),
-                 frozen_stages: int = -1,
-                 se_cfg: dict = dict(ratio=4),
-                 conv_cfg: dict = None,
-                 norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='HSwish'),
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 deploy: bool = False,
-                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
-                           dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']))):
+    def __init__(
+        self,
+        scale: float = 1.0,
+        arch: Union[str, list] = 'pp_lcnet',
+        stem_channels: int = 16,
+        in_channels: int = 3,
+        out_indices: Sequence[int] = (4,),
+        frozen_stages: int = -1,
+        se_cfg: dict = dict(ratio=4),
+        conv_cfg: dict = None,
+        norm_cfg: dict = dict(type='BN'),
+        act_cfg: dict = dict(type='HSwish'),
+        norm_eval: bool = False,
+        with_cp: bool = False,
+        deploy: bool = False,
+        init_cfg=(
+            dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
+            dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']),
+        ),
+    ):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
         self.scale = _check_scale(scale)
         self.arch = _check_arch(self.arch_settings, arch)
@@ -102,8 +107,16 @@ class PPLCNet(BaseModule):
 
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         channels = width(stem_channels)
-        self.stem = ConvModule(in_channels, channels, 3, stride=2, padding=1, conv_cfg=conv_cfg, act_cfg=act_cfg,
-                               **deploy_layer_cfg(deploy, norm_cfg))
+        self.stem = ConvModule(
+            in_channels,
+            channels,
+            3,
+            stride=2,
+            padding=1,
+            conv_cfg=conv_cfg,
+            act_cfg=act_cfg,
+            **deploy_layer_cfg(deploy, norm_cfg),
+        )
         self.stages = nn.ModuleList()
         self.stage_channels = []
         for stage_table in self.arch:
@@ -118,7 +131,9 @@ class PPLCNet(BaseModule):
                         se_cfg=se_cfg if use_se else None,
                         with_cp=with_cp,
                         deploy=deploy,
-                        **layer_cfg))
+                        **layer_cfg,
+                    )
+                )
                 channels = width(out_channels)
             self.stages.append(nn.Sequential(*blocks))
             self.stage_channels.append(channels)
@@ -154,16 +169,25 @@ class PPLCNet(BaseModule):
         has_norms = f'{prefix}stem.bn.weight' in state_dict or f'{prefix}stem.bn.running_mean' in state_dict
         is_folded = f'{prefix}stem.conv.bias' in state_dict and not has_norms
         if self.deploy and has_norms:
-            raise ValueError('this checkpoint has batch norms (a training checkpoint) but the PPLCNet was built '
-                             'with deploy=True; build it with deploy=False, or fold the checkpoint first with '
-                             'tools/switch_to_deploy.py')
+            raise ValueError(
+                'this checkpoint has batch norms (a training checkpoint) but the PPLCNet was built '
+                'with deploy=True; build it with deploy=False, or fold the checkpoint first with '
+                'tools/switch_to_deploy.py'
+            )
         if not self.deploy and is_folded:
-            raise ValueError('this checkpoint is BN-folded (written after switch_to_deploy) but the PPLCNet was '
-                             'built with deploy=False; set deploy=True in the backbone config (e.g. '
-                             '--cfg-options model.backbone.deploy=True)')
+            raise ValueError(
+                'this checkpoint is BN-folded (written after switch_to_deploy) but the PPLCNet was '
+                'built with deploy=False; set deploy=True in the backbone config (e.g. '
+                '--cfg-options model.backbone.deploy=True)'
+            )
         # So would a checkpoint of another width: mmengine only warns about tensors of other shapes.
-        refuse_shape_mismatches(self, state_dict, prefix, f'PPLCNet(scale={self.scale})',
-                                'A checkpoint of another PP-LCNet width (scale) or arch?')
+        refuse_shape_mismatches(
+            self,
+            state_dict,
+            prefix,
+            f'PPLCNet(scale={self.scale})',
+            'A checkpoint of another PP-LCNet width (scale) or arch?',
+        )
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):
@@ -179,7 +203,7 @@ class PPLCNet(BaseModule):
     def _freeze_stages(self):
         if self.frozen_stages < 0:
             return
-        for module in [self.stem, *self.stages[:self.frozen_stages + 1]]:
+        for module in [self.stem, *self.stages[: self.frozen_stages + 1]]:
             module.eval()
             for param in module.parameters():
                 param.requires_grad = False
@@ -204,11 +228,14 @@ def _pretrained_checkpoint(init_cfg):
 
 def _check_scale(scale) -> float:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        raise TypeError(f'PPLCNet scale must be a positive number (published: '
-                        f'{PPLCNet.published_scales}), got {scale!r} of type {type(scale).__name__}')
+        raise TypeError(
+            f'PPLCNet scale must be a positive number (published: '
+            f'{PPLCNet.published_scales}), got {scale!r} of type {type(scale).__name__}'
+        )
     if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f'PPLCNet scale must be a positive finite number (published: '
-                         f'{PPLCNet.published_scales}), got {scale!r}')
+        raise ValueError(
+            f'PPLCNet scale must be a positive finite number (published: {PPLCNet.published_scales}), got {scale!r}'
+        )
     return float(scale)
 
 
@@ -216,8 +243,7 @@ def _check_arch(arch_settings: dict, arch) -> list:
     """Return the stage table for ``arch`` after checking every row."""
     if isinstance(arch, str):
         if arch not in arch_settings:
-            raise ValueError(f'PPLCNet arch must be one of {sorted(arch_settings)} or a table of stages, '
-                             f'got {arch!r}')
+            raise ValueError(f'PPLCNet arch must be one of {sorted(arch_settings)} or a table of stages, got {arch!r}')
         arch = arch_settings[arch]
     row_help = 'each block must be [kernel_size (odd int > 0), out_channels (int > 0), stride (1 or 2), use_se (bool)]'
     if not isinstance(arch, (list, tuple)) or len(arch) == 0:
@@ -229,9 +255,16 @@ def _check_arch(arch_settings: dict, arch) -> list:
             ok = isinstance(block, (list, tuple)) and len(block) == 4
             if ok:
                 kernel_size, out_channels, stride, use_se = block
-                ok = (_is_int(kernel_size) and kernel_size > 0 and kernel_size % 2 == 1
-                      and _is_int(out_channels) and out_channels > 0 and stride in (1, 2)
-                      and _is_int(stride) and isinstance(use_se, bool))
+                ok = (
+                    _is_int(kernel_size)
+                    and kernel_size > 0
+                    and kernel_size % 2 == 1
+                    and _is_int(out_channels)
+                    and out_channels > 0
+                    and stride in (1, 2)
+                    and _is_int(stride)
+                    and isinstance(use_se, bool)
+                )
             if not ok:
                 raise ValueError(f'PPLCNet arch stage {i} block {j} is {block!r}: {row_help}')
     return [[list(block) for block in stage] for stage in arch]
@@ -240,7 +273,7 @@ def _check_arch(arch_settings: dict, arch) -> list:
 def _check_out_indices(out_indices, num_stages: int) -> tuple:
     allowed = f'stage indices in [{-num_stages}, {num_stages - 1}]'
     if isinstance(out_indices, int) and not isinstance(out_indices, bool):
-        out_indices = (out_indices, )
+        out_indices = (out_indices,)
     if not isinstance(out_indices, Sequence) or isinstance(out_indices, str) or len(out_indices) == 0:
         raise TypeError(f'PPLCNet out_indices must be a non-empty sequence of {allowed}, got {out_indices!r}')
     normalized = []
@@ -259,8 +292,9 @@ def _check_frozen_stages(frozen_stages, num_stages: int) -> int:
     if not _is_int(frozen_stages):
         raise TypeError(f'PPLCNet frozen_stages must be an int in [-1, {num_stages - 1}], got {frozen_stages!r}')
     if not -1 <= frozen_stages < num_stages:
-        raise ValueError(f'PPLCNet frozen_stages must be in [-1, {num_stages - 1}] (-1: nothing frozen), '
-                         f'got {frozen_stages}')
+        raise ValueError(
+            f'PPLCNet frozen_stages must be in [-1, {num_stages - 1}] (-1: nothing frozen), got {frozen_stages}'
+        )
     return frozen_stages
 
 

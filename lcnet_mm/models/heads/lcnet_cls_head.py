@@ -29,20 +29,27 @@ class LCNetClsHead(ClsHead):
         **kwargs: ``loss``, ``topk``, ``cal_acc`` of mmpretrain's ``ClsHead``.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int = 512,
-                 head_channels: int = 1280,
-                 with_head_conv: bool = True,
-                 head_conv_bias: bool = False,
-                 act_cfg: dict = dict(type='HSwish'),
-                 dropout_ratio: float = 0.2,
-                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
-                           dict(type='Normal', layer='Linear', std=0.01)),
-                 **kwargs):
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 512,
+        head_channels: int = 1280,
+        with_head_conv: bool = True,
+        head_conv_bias: bool = False,
+        act_cfg: dict = dict(type='HSwish'),
+        dropout_ratio: float = 0.2,
+        init_cfg=(
+            dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
+            dict(type='Normal', layer='Linear', std=0.01),
+        ),
+        **kwargs,
+    ):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg, **kwargs)
-        for name, value in (('num_classes', num_classes), ('in_channels', in_channels),
-                            ('head_channels', head_channels)):
+        for name, value in (
+            ('num_classes', num_classes),
+            ('in_channels', in_channels),
+            ('head_channels', head_channels),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f'LCNetClsHead {name} must be a positive int, got {value!r}')
         if not 0 <= dropout_ratio < 1:
@@ -52,7 +59,8 @@ class LCNetClsHead(ClsHead):
         self.pool = nn.AdaptiveAvgPool2d(1)
         if with_head_conv:
             self.head_conv = ConvModule(
-                in_channels, head_channels, 1, bias=head_conv_bias, norm_cfg=None, act_cfg=act_cfg)
+                in_channels, head_channels, 1, bias=head_conv_bias, norm_cfg=None, act_cfg=act_cfg
+            )
             fc_channels = head_channels
         else:
             self.head_conv = None
@@ -69,8 +77,14 @@ class LCNetClsHead(ClsHead):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A head conv of another shape comes from another backbone width: refuse it. A classifier of
         # another num_classes is the fine-tuning case: mmengine skips it with a warning, as for any head.
-        refuse_shape_mismatches(self, state_dict, prefix, f'LCNetClsHead(in_channels={self.in_channels})',
-                                'A checkpoint of another PP-LCNet width?', only='head_conv.')
+        refuse_shape_mismatches(
+            self,
+            state_dict,
+            prefix,
+            f'LCNetClsHead(in_channels={self.in_channels})',
+            'A checkpoint of another PP-LCNet width?',
+            only='head_conv.',
+        )
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):
@@ -87,11 +101,12 @@ class LCNetClsHead(ClsHead):
         elif x.dim() == 4:
             x = self.pool(x)
         else:
-            raise ValueError(f'LCNetClsHead expects (N, C, H, W) or pooled (N, C) features, got shape '
-                             f'{tuple(x.shape)}')
+            raise ValueError(f'LCNetClsHead expects (N, C, H, W) or pooled (N, C) features, got shape {tuple(x.shape)}')
         if x.shape[1] != self.in_channels:
-            raise ValueError(f'LCNetClsHead was built with in_channels={self.in_channels} but receives '
-                             f'{x.shape[1]} channels; set in_channels to the backbone\'s last width')
+            raise ValueError(
+                f'LCNetClsHead was built with in_channels={self.in_channels} but receives '
+                f"{x.shape[1]} channels; set in_channels to the backbone's last width"
+            )
         if self.head_conv is not None:
             x = self.head_conv(x)
         return x.flatten(1)

@@ -23,17 +23,19 @@ class DepthwiseSeparable(nn.Module):
             (what :meth:`switch_to_deploy` turns a trained block into).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: int = 3,
-                 stride: int = 1,
-                 se_cfg: dict = None,
-                 conv_cfg: dict = None,
-                 norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='HSwish'),
-                 with_cp: bool = False,
-                 deploy: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        se_cfg: dict = None,
+        conv_cfg: dict = None,
+        norm_cfg: dict = dict(type='BN'),
+        act_cfg: dict = dict(type='HSwish'),
+        with_cp: bool = False,
+        deploy: bool = False,
+    ):
         super().__init__()
         self.with_cp = with_cp
         layer_cfg = dict(conv_cfg=conv_cfg, act_cfg=act_cfg, **deploy_layer_cfg(deploy, norm_cfg))
@@ -44,7 +46,8 @@ class DepthwiseSeparable(nn.Module):
             stride=stride,
             padding=kernel_size // 2,
             groups=in_channels,
-            **layer_cfg)
+            **layer_cfg,
+        )
         self.se = SqueezeExcitation(in_channels, conv_cfg=conv_cfg, **se_cfg) if se_cfg is not None else None
         self.pointwise_conv = ConvModule(in_channels, out_channels, 1, **layer_cfg)
 

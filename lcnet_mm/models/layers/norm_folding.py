@@ -5,6 +5,7 @@ weights and a shifted bias. PP-LCNet has a BN after each of its 27 convs: foldin
 from every forward (at batch 1 per-op overhead is a large share of the time) and leaves conv + activation
 pairs, which ONNX Runtime, OpenVINO and oneDNN fuse.
 """
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -23,8 +24,10 @@ def fold_norm_into_conv(module: ConvModule) -> ConvModule:
         return module
     norm = module.norm
     if not isinstance(norm, _BatchNorm):
-        raise TypeError(f'only batch norm can be folded into a convolution, got {type(norm).__name__} '
-                        f'({module.norm_name}); build the model with norm_cfg=dict(type="BN") to deploy it')
+        raise TypeError(
+            f'only batch norm can be folded into a convolution, got {type(norm).__name__} '
+            f'({module.norm_name}); build the model with norm_cfg=dict(type="BN") to deploy it'
+        )
     if tuple(module.order[:2]) != ('conv', 'norm'):
         raise ValueError(f'can only fold a norm that directly follows the conv, got order {module.order}')
     if norm.running_mean is None:
@@ -36,9 +39,11 @@ def fold_norm_into_conv(module: ConvModule) -> ConvModule:
         return None if tensor is None else tensor.detach().double()
 
     with torch.no_grad():
-        weight, bias = fuse_conv_bn_weights(*map(as_double, (conv.weight, conv.bias, norm.running_mean,
-                                                             norm.running_var)), norm.eps,
-                                            *map(as_double, (norm.weight, norm.bias)))
+        weight, bias = fuse_conv_bn_weights(
+            *map(as_double, (conv.weight, conv.bias, norm.running_mean, norm.running_var)),
+            norm.eps,
+            *map(as_double, (norm.weight, norm.bias)),
+        )
     requires_grad = conv.weight.requires_grad
     conv.weight = nn.Parameter(weight.to(dtype), requires_grad=requires_grad)
     conv.bias = nn.Parameter(bias.to(dtype), requires_grad=requires_grad)

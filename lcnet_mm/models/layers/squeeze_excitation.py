@@ -16,18 +16,22 @@ class SqueezeExcitation(nn.Module):
         act_cfg (tuple[dict]): Activations after the squeeze and the excite conv.
     """
 
-    def __init__(self,
-                 channels: int,
-                 ratio: int = 4,
-                 conv_cfg: dict = None,
-                 act_cfg=(dict(type='ReLU'), dict(type='lcnet_mm.Hardsigmoid'))):
+    def __init__(
+        self,
+        channels: int,
+        ratio: int = 4,
+        conv_cfg: dict = None,
+        act_cfg=(dict(type='ReLU'), dict(type='lcnet_mm.Hardsigmoid')),
+    ):
         super().__init__()
         squeeze_channels = channels // ratio
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.squeeze = ConvModule(
-            channels, squeeze_channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[0], bias=True)
+            channels, squeeze_channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[0], bias=True
+        )
         self.excite = ConvModule(
-            squeeze_channels, channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[1], bias=True)
+            squeeze_channels, channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[1], bias=True
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.excite(self.squeeze(self.pool(x)))
