@@ -57,15 +57,8 @@ def register_in_toolboxes():
             theirs = getattr(toolbox_registry, registry_name)
             for name in names:
                 ours = _OUR_REGISTRIES[registry_name].module_dict[name]
-                existing = theirs.module_dict.get(name)
-                if existing is None:
+                if _is_free(theirs.module_dict, name, ours, f'{toolbox}.registry.{registry_name}'):
                     theirs.register_module(name=name, module=ours)
-                elif existing is not ours:
-                    raise KeyError(
-                        f'{toolbox}.registry.{registry_name} already has a {name!r} '
-                        f'({existing.__module__}); lcnet_mm does not replace it. Use the scoped '
-                        f'name lcnet_mm.{name} for ours.'
-                    )
 
 
 def register_checkpoint_schemes():
@@ -74,12 +67,18 @@ def register_checkpoint_schemes():
 
     from lcnet_mm.converters import CHECKPOINT_SCHEMES  # converters sit above the registry: import late
 
-    for prefix, loader in CHECKPOINT_SCHEMES.items():
-        existing = CheckpointLoader._schemes.get(prefix)  # mmengine has no public look-up
-        if existing is None:
+    for prefix, loader in CHECKPOINT_SCHEMES.items():  # (mmengine has no public look-up of its schemes)
+        if _is_free(CheckpointLoader._schemes, prefix, loader, "mmengine's CheckpointLoader"):
             CheckpointLoader.register_scheme(prefixes=prefix, loader=loader)
-        elif existing is not loader:
-            raise KeyError(
-                f"mmengine's CheckpointLoader already has a {prefix!r} scheme ({existing.__module__}."
-                f'{existing.__name__}); lcnet_mm does not replace it'
-            )
+
+
+def _is_free(table: dict, name: str, ours, where: str) -> bool:
+    """Whether ``name`` is still free in ``table``. Taken by ours (a second import): False. Taken by
+    anything else: an error, since lcnet_mm never replaces another package's entry."""
+    existing = table.get(name)
+    if existing is not None and existing is not ours:
+        raise KeyError(
+            f'{where} already has a {name!r} ({existing.__module__}.{existing.__qualname__}); '
+            f'lcnet_mm does not replace it (ours is reachable by the scoped name lcnet_mm.{name})'
+        )
+    return existing is None

@@ -103,6 +103,27 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
     assert report['schemes_added'] == ['paddle://', 'timm://']
 
 
+def test_a_name_another_package_took_is_never_replaced(tmp_path):
+    script = tmp_path / 'clash.py'
+    script.write_text(
+        textwrap.dedent("""
+        import torch.nn as nn
+        from mmdet.registry import MODELS
+
+        @MODELS.register_module()
+        class PPLCNet(nn.Module):  # somebody else's
+            pass
+
+        import lcnet_mm  # noqa: F401
+    """)
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert (
+        "mmdet.registry.MODELS already has a 'PPLCNet' (__main__.PPLCNet); lcnet_mm does not replace it" in proc.stderr
+    )
+
+
 def retinanet(num_classes):
     from mmdet.registry import MODELS
     from mmengine.config import Config
@@ -157,14 +178,18 @@ def test_head_conv_of_another_width_is_refused_but_another_num_classes_is_skippe
 
 
 # ---- the real workflows, through tools/train.py ---------------------------------------------------------
-def train(args, cwd):
-    return subprocess.run(
+def fine_tune(config, checkpoint, tmp_path, *options):
+    """``tools/train.py CONFIG --cfg-options ... load_from=CHECKPOINT``; returns the process and its work dir."""
+    work = tmp_path / 'work'
+    args = [ROOT / config, '--work-dir', work, '--cfg-options', *options, f'load_from={checkpoint}']
+    proc = subprocess.run(
         [sys.executable, str(ROOT / 'tools' / 'train.py'), *map(str, args)],
-        cwd=cwd,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=600,
     )
+    return proc, work
 
 
 def classifier(config):
@@ -197,17 +222,7 @@ def test_train_py_fine_tunes_an_mmdet_detector_to_another_num_classes(tmp_path):
     source = retinanet(80).state_dict()
     checkpoint = tmp_path / 'retinanet_80_classes.pth'
     torch.save({'state_dict': source}, checkpoint)
-    work = tmp_path / 'work'
-    proc = train(
-        [
-            ROOT / 'tests/fixtures/retinanet_r18_shapes.py',
-            '--work-dir',
-            work,
-            '--cfg-options',
-            f'load_from={checkpoint}',
-        ],
-        tmp_path,
-    )
+    proc, work = fine_tune('tests/fixtures/retinanet_r18_shapes.py', checkpoint, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'size mismatch for bbox_head.retina_cls.weight' in proc.stdout + proc.stderr  # mmengine's warning
     trained = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
@@ -221,18 +236,7 @@ def test_train_py_fine_tunes_a_pplcnet_classifier_to_another_num_classes(tmp_pat
     source = classifier('configs/pplcnet/pplcnet-x0.5_8xb256_in1k.py')  # ImageNet layout: 1000 classes
     checkpoint = tmp_path / 'pplcnet_x0.5_in1k.pth'
     torch.save({'state_dict': source.state_dict()}, checkpoint)
-    work = tmp_path / 'work'
-    proc = train(
-        [
-            ROOT / 'configs/lcnet_cls_shapes.py',
-            '--work-dir',
-            work,
-            '--cfg-options',
-            *TINY_CLS,
-            f'load_from={checkpoint}',
-        ],
-        tmp_path,
-    )
+    proc, work = fine_tune('configs/lcnet_cls_shapes.py', checkpoint, tmp_path, *TINY_CLS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'size mismatch for head.fc.weight' in proc.stdout + proc.stderr
     trained = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
@@ -246,17 +250,7 @@ def test_train_py_fine_tunes_a_pplcnet_classifier_to_another_num_classes(tmp_pat
 def test_train_py_refuses_a_checkpoint_of_another_width_naming_it(tmp_path, mmpretrain_scope):
     checkpoint = tmp_path / 'pplcnet_x1.0_in1k.pth'
     torch.save({'state_dict': classifier('configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py').state_dict()}, checkpoint)
-    proc = train(
-        [
-            ROOT / 'configs/lcnet_cls_shapes.py',
-            '--work-dir',
-            tmp_path / 'work',
-            '--cfg-options',
-            *TINY_CLS,
-            f'load_from={checkpoint}',
-        ],
-        tmp_path,
-    )
+    proc, _ = fine_tune('configs/lcnet_cls_shapes.py', checkpoint, tmp_path, *TINY_CLS)
     assert proc.returncode != 0
     assert 'CheckpointMismatchError' in proc.stderr
     assert (

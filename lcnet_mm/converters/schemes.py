@@ -11,6 +11,7 @@ The path after the prefix is a local file (nothing is downloaded), read and chec
 mmengine reads them itself (``torch.load``, weights only by default with torch >= 2.6).
 """
 
+from lcnet_mm.io import remember_source
 from .convert import convert_weights
 
 _LAYOUTS = {'paddle://': 'paddle', 'timm://': 'timm'}  # prefix -> what the file must hold
@@ -25,6 +26,7 @@ def _load_converted(filename: str, prefix: str) -> dict:
             f'{filename}: {prefix} expects {_LAYOUTS[prefix]} weights, but the file holds '
             f'{info["layout"]} weights; load it as {right}{path!r}'
         )
+    remember_source(checkpoint, filename)  # the converted tensors are new: name the file for mismatch errors
     return checkpoint
 
 

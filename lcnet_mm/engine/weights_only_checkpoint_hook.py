@@ -39,8 +39,8 @@ class WeightsOnlyCheckpointHook(Hook):
     would make mmengine unpickle checkpoints with code execution allowed. The tensors of a loaded checkpoint
     remember its file, so that a model refusing them (another width) names the file.
 
-    Every config of this project lists it in ``custom_hooks``: whatever tool runs the config, the same
-    checkpoints come out.
+    Every config of this project lists it in ``default_hooks`` (a dict, so it merges with a toolbox base's
+    hooks): whatever tool runs the config, the same checkpoints come out.
     """
 
     priority = 'VERY_LOW'  # after every other hook has added what it stores
