@@ -1,0 +1,50 @@
+"""Imports inside lcnet_mm run one way: models and I/O at the bottom, converters / datasets / deploy above
+them, engine hooks above those, what the tools share on top."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / 'lcnet_mm'
+LAYERS = {
+    'registry': 0, 'io': 0, 'models': 1,
+    'converters': 2, 'datasets': 2, 'deploy': 2,
+    'engine': 3,
+    'benchmark': 4, 'utils': 4,
+}  # fmt: skip
+# registry.py registers the checkpoint schemes, which live with the converters: it imports them inside
+# the function that registers them, after everything is loaded.
+ALLOWED_UPWARD = {('registry', 'converters')}
+
+
+def imported_subpackages(path: Path):
+    """The lcnet_mm subpackages a module imports, absolute or relative."""
+    part = path.relative_to(PACKAGE).parts
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level >= len(part):
+            names = [f'lcnet_mm.{node.module}']  # relative import that climbs to the package root
+        for name in names:
+            pieces = name.split('.')
+            if pieces[0] == 'lcnet_mm' and len(pieces) > 1:
+                yield pieces[1]
+
+
+def test_every_subpackage_has_a_layer():
+    subpackages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / '__init__.py').exists()}
+    assert subpackages | {'registry'} == set(LAYERS)
+
+
+def test_imports_never_go_up_a_layer():
+    upward = []
+    for path in sorted(PACKAGE.rglob('*.py')):
+        source = path.relative_to(PACKAGE).parts[0].removesuffix('.py')
+        if source == '__init__':  # the package itself imports what it registers
+            continue
+        for target in imported_subpackages(path):
+            if target != source and LAYERS[target] > LAYERS[source] and (source, target) not in ALLOWED_UPWARD:
+                upward.append(f'{path.relative_to(PACKAGE)} imports lcnet_mm.{target}')
+    assert not upward, upward
