@@ -7,7 +7,7 @@ registry scope and, by their bare names, in mmdet's and mmpretrain's registries 
 """
 
 from .datasets import SyntheticShapesClassification, SyntheticShapesCoco
-from .engine import TrainTimeHook, WeightsOnlyCheckpointHook
+from .engine import ChannelsLastHook, CpuAmpOptimWrapper, TrainTimeHook, WeightsOnlyCheckpointHook
 from .models import LCNetClsHead, PPLCNet
 from .registry import register_checkpoint_schemes, register_in_toolboxes
 
@@ -21,6 +21,8 @@ __all__ = [
     'LCNetClsHead',
     'SyntheticShapesCoco',
     'SyntheticShapesClassification',
+    'ChannelsLastHook',
+    'CpuAmpOptimWrapper',
     'TrainTimeHook',
     'WeightsOnlyCheckpointHook',
     '__version__',

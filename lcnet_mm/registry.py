@@ -1,6 +1,6 @@
 """Every registration lcnet-mm makes, in one place.
 
-- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS`` and ``HOOKS`` are children of MMEngine's root
+- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS``, ``HOOKS`` and ``OPTIM_WRAPPERS`` are children of MMEngine's root
   registries, so any OpenMMLab 2.x config can name a module by its scoped name (``lcnet_mm.PPLCNet``, the
   way ``mmpretrain.ConvNeXt`` is used from mmdet). Our modules register themselves there with the usual
   decorator; torch's ``nn.Hardsigmoid`` is added here. Nothing is registered into the root registries.
@@ -21,11 +21,15 @@ import torch.nn as nn
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='lcnet_mm', locations=['lcnet_mm.models'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='lcnet_mm', locations=['lcnet_mm.datasets'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='lcnet_mm', locations=['lcnet_mm.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='lcnet_mm', locations=['lcnet_mm.engine']
+)
 
 # torch's fused hard-sigmoid, relu6(x + 3) / 6, for the SE gates: ``type='lcnet_mm.Hardsigmoid'``. mmcv
 # registers only its own HSigmoid, which runs three ops instead of one and warns each time it is built.
@@ -37,15 +41,17 @@ TOOLBOX_MODULES = {
     'mmdet': dict(
         MODELS=('PPLCNet', 'SSDHeadCompat'),
         DATASETS=('SyntheticShapesCoco',),
-        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
     'mmpretrain': dict(
         MODELS=('PPLCNet', 'LCNetClsHead'),
         DATASETS=('SyntheticShapesClassification',),
-        HOOKS=('TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
 }
-_OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS)
+_OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)
 
 
 def register_in_toolboxes():

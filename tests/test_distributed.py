@@ -30,18 +30,20 @@ DUMP_HOOK = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_two_cpu_processes_train_identically(tmp_path):
+@pytest.mark.parametrize('precision', [[], ['--amp']], ids=['fp32', 'amp'])
+def test_two_cpu_processes_train_identically(tmp_path, precision):
     (tmp_path / 'dump_rank_weights.py').write_text(DUMP_HOOK)
     config = tmp_path / 'dist.py'
     config.write_text(
         textwrap.dedent(f"""
         _base_ = '{ROOT / 'configs/lcnet_fcos.py'}'
         custom_imports = dict(imports=['lcnet_mm', 'dump_rank_weights'], allow_failed_imports=False)
-        custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook'), dict(type='DumpRankWeights')]
+        custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook'), dict(type='ChannelsLastHook'),
+                        dict(type='DumpRankWeights')]
     """)
     )
     work = tmp_path / 'work'
-    env = dict(os.environ, PYTHONPATH=str(tmp_path), PORT='29533', OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), PORT='29534' if precision else '29533', OMP_NUM_THREADS='1')
     proc = subprocess.run(
         [
             'bash',
@@ -50,6 +52,7 @@ def test_two_cpu_processes_train_identically(tmp_path):
             '2',
             '--work-dir',
             str(work),
+            *precision,
             '--cfg-options',
             'train_dataloader.dataset.num_images=16',
             'val_dataloader.dataset.num_images=4',

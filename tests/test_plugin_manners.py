@@ -3,6 +3,7 @@ mmdet or mmpretrain is replaced, no registry entry of theirs is added or replace
 their everyday fine-tuning path (a head of another num_classes skipped with a warning) works as they made it.
 """
 
+import importlib
 import json
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from lcnet_mm.io import CheckpointMismatchError
-from lcnet_mm.registry import TOOLBOX_MODULES
+from lcnet_mm.registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPERS, TOOLBOX_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,12 +95,12 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
     # Only our names, only in the toolboxes' own registries (none in mmengine's root registries); our own
     # scope is a new child registry.
     expected = {
-        f'{toolbox}.{registry.lower().rstrip("s")}': sorted(names)
+        f'{toolbox}.{getattr(importlib.import_module(f"{toolbox}.registry"), registry).name}': sorted(names)
         for toolbox, registries in TOOLBOX_MODULES.items()
         for registry, names in registries.items()
     }
     assert report['registry_added'] == expected
-    assert set(report['new_registries']) == {'lcnet_mm.model', 'lcnet_mm.dataset', 'lcnet_mm.hook'}
+    assert set(report['new_registries']) == {f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, HOOKS, OPTIM_WRAPPERS)}
     assert report['schemes_added'] == ['paddle://', 'timm://']
 
 

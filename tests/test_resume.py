@@ -60,12 +60,13 @@ def learning_rates(log: str):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_weights(tmp_path):
-    full = train(tmp_path / 'full', tmp_path)
+@pytest.mark.parametrize('precision', [[], ['--amp']], ids=['fp32', 'amp'])
+def test_killed_run_resumes_to_the_same_weights(tmp_path, precision):
+    full = train(tmp_path / 'full', tmp_path, *precision)
     full_log = full.communicate(timeout=600)[0]
     assert full.returncode == 0, full_log[-3000:]
 
-    killed = train(tmp_path / 'killed', tmp_path)
+    killed = train(tmp_path / 'killed', tmp_path, *precision)
     for line in killed.stdout:
         if 'Epoch(train) [2][3/6]' in line:  # mid-epoch, after epoch_1.pth was written
             killed.send_signal(signal.SIGKILL)
@@ -74,7 +75,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / 'killed' / 'epoch_2.pth').exists()
 
-    resumed = train(tmp_path / 'killed', tmp_path, '--resume')
+    resumed = train(tmp_path / 'killed', tmp_path, '--resume', *precision)
     resumed_log = resumed.communicate(timeout=600)[0]
     assert resumed.returncode == 0, resumed_log[-3000:]
     assert 'resumed epoch: 1, iter: 6' in resumed_log

@@ -13,6 +13,7 @@ from lcnet_mm.utils import (
     add_runner_arguments,
     build_runner_config,
     check_backbone_channels,
+    enable_amp,
     parse_runner_arguments,
     prepare_distributed,
 )
@@ -22,7 +23,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector or a classifier')
     parser.add_argument('config', help='train config file path')
     add_runner_arguments(parser, work_dir_help='the dir to save logs and models')
-    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: float16 with loss scaling on CUDA, BF16 autocast on a CPU that has native BF16',
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -44,11 +49,7 @@ def main(argv=None):
     prepare_distributed(cfg)
 
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, got {optim_wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        enable_amp(cfg)
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:

@@ -28,11 +28,13 @@ def _cell(row: Dict, key: str, fmt: str) -> str:
     return fmt.format(value)
 
 
-def markdown_table(rows: List[Dict]) -> str:
-    headers = [header for _, header, _ in COLUMNS]
+def markdown_table(rows: List[Dict], columns: Optional[List] = None) -> str:
+    """Rows as a markdown table with ``columns`` ``(key, header, format)`` (default: the inference benchmark's)."""
+    columns = columns or COLUMNS
+    headers = [header for _, header, _ in columns]
     lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join('---' for _ in headers) + '|']
     for row in rows:
-        lines.append('| ' + ' | '.join(_cell(row, key, fmt) for key, _, fmt in COLUMNS) + ' |')
+        lines.append('| ' + ' | '.join(_cell(row, key, fmt) for key, _, fmt in columns) + ' |')
     return '\n'.join(lines)
 
 

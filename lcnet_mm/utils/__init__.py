@@ -1,6 +1,7 @@
 from .cli import (
     add_runner_arguments,
     build_runner_config,
+    enable_amp,
     load_config,
     parse_runner_arguments,
     prepare_distributed,
@@ -13,6 +14,7 @@ __all__ = [
     'add_runner_arguments',
     'build_model_from_config',
     'build_runner_config',
+    'enable_amp',
     'check_backbone_channels',
     'load_config',
     'parse_runner_arguments',

@@ -81,3 +81,22 @@ def prepare_distributed(cfg: Config) -> None:
         dist.init_process_group(backend='gloo')  # env:// set by torchrun / tools/dist_train.sh
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     cfg.setdefault('env_cfg', dict()).setdefault('dist_cfg', dict())['backend'] = 'gloo'
+
+
+AMP_WRAPPERS = ('AmpOptimWrapper', 'CpuAmpOptimWrapper', 'lcnet_mm.CpuAmpOptimWrapper')
+
+
+def enable_amp(cfg: Config) -> None:
+    """``--amp``: mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss scaling) where CUDA is, and
+    :class:`lcnet_mm.engine.CpuAmpOptimWrapper` (BF16 autocast, float32 where the CPU has no native BF16)
+    on a CPU, where mmengine's refuses to run."""
+    import torch
+
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper not in ('OptimWrapper', *AMP_WRAPPERS):
+        raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper (or one of {AMP_WRAPPERS}), got {wrapper!r}')
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    else:
+        cfg.optim_wrapper.type = 'lcnet_mm.CpuAmpOptimWrapper'
