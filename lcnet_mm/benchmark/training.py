@@ -11,7 +11,6 @@ from lcnet_mm.utils import enable_amp, load_config
 from lcnet_mm.utils.cli import AMP_WRAPPERS
 from .measures import interleaved_timings, summarize
 
-PRECISIONS = ('fp32', 'amp')
 # 'fp32' is float32 even where the config defaults to an AMP wrapper; 'amp' is tools/train.py --amp;
 # '-nchw': without the config's ChannelsLastHook (how the training step ran before it)
 MODES = ('fp32', 'amp', 'fp32-nchw', 'amp-nchw')
