@@ -7,8 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.runner import Runner
 
-from lcnet_mm.utils import enable_amp, load_config
-from lcnet_mm.utils.cli import AMP_WRAPPERS
+from lcnet_mm.utils import disable_amp, enable_amp, load_config
 from .measures import interleaved_timings, summarize
 
 # 'fp32' is float32 even where the config defaults to an AMP wrapper; 'amp' is tools/train.py --amp;
@@ -35,9 +34,8 @@ def build_training_step(
     cfg.launcher = 'none'
     if precision == 'amp':
         enable_amp(cfg)
-    elif cfg.optim_wrapper.get('type') in AMP_WRAPPERS:  # float32 whatever the config's default
-        cfg.optim_wrapper.type = 'OptimWrapper'
-        cfg.optim_wrapper.pop('loss_scale', None)
+    else:  # float32 whatever the config's default
+        disable_amp(cfg)
     if not channels_last:
         cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if 'ChannelsLastHook' not in str(h.get('type'))]
     runner = Runner.from_cfg(cfg)

@@ -29,6 +29,7 @@ class CpuAmpOptimWrapper(OptimWrapper):
 
     def __init__(self, require_native: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self._model_on_cpu = None  # known at the first step
         found = native_bf16_features()
         self.enabled = bool(found)
         if found:
@@ -52,7 +53,7 @@ class CpuAmpOptimWrapper(OptimWrapper):
             yield
 
     def _on_cpu(self, model: nn.Module) -> bool:
-        if not hasattr(self, '_model_on_cpu'):
+        if self._model_on_cpu is None:
             device = next(model.parameters()).device
             self._model_on_cpu = device.type == 'cpu'
             if not self._model_on_cpu:

@@ -1,6 +1,7 @@
 from .cli import (
     add_runner_arguments,
     build_runner_config,
+    disable_amp,
     enable_amp,
     load_config,
     parse_runner_arguments,
@@ -14,8 +15,9 @@ __all__ = [
     'add_runner_arguments',
     'build_model_from_config',
     'build_runner_config',
-    'enable_amp',
     'check_backbone_channels',
+    'disable_amp',
+    'enable_amp',
     'load_config',
     'parse_runner_arguments',
     'prepare_distributed',

@@ -100,3 +100,10 @@ def enable_amp(cfg: Config) -> None:
         cfg.optim_wrapper.loss_scale = 'dynamic'
     else:
         cfg.optim_wrapper.type = 'lcnet_mm.CpuAmpOptimWrapper'
+
+
+def disable_amp(cfg: Config) -> None:
+    """The reverse of :func:`enable_amp`: float32, whatever mixed-precision wrapper the config names."""
+    if cfg.optim_wrapper.get('type') in AMP_WRAPPERS:
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
