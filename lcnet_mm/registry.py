@@ -39,7 +39,7 @@ MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
 # the detection data set an mmdet CocoDataset, so each goes only where it can be used.
 TOOLBOX_MODULES = {
     'mmdet': dict(
-        MODELS=('PPLCNet', 'SSDHeadCompat'),
+        MODELS=('PPLCNet', 'LCPAN', 'CSPPAN', 'PicoHeadV2', 'PicoHead', 'ProbabilityVarifocalLoss', 'SSDHeadCompat'),
         DATASETS=('SyntheticShapesCoco',),
         HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),

@@ -189,3 +189,21 @@ def test_output_difference_is_relative_only_above_one():
     boxes = torch.tensor([200.0, 10.0])  # pixels: 2e-2 off is 1e-4 of the largest value
     assert output_difference([boxes + 2e-2], [boxes]) == pytest.approx((2e-2, 1e-4), rel=1e-3)
     assert output_difference([small], [small, small]) == (float('inf'), float('inf'))
+
+
+def test_folding_unties_convs_shared_by_levels_with_their_own_norms():
+    """RTMDet's head shares each conv between levels, each level with its own BN: the folded network must give
+    every level its own folded conv, not one conv folded with every BN in turn."""
+    from lcnet_mm.benchmark.paths import folded_network
+    from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
+    from lcnet_mm.deploy import RawOutputs
+    from lcnet_mm.utils import build_model_from_config
+
+    model, _ = build_model_from_config(str(Path(__file__).resolve().parents[1] / 'configs' / 'rtmdet_shapes.py'))
+    model.init_weights()
+    calibrate_norm_statistics(model.backbone)
+    network = RawOutputs(model.eval())
+    images = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        for ours, reference in zip(folded_network(network)(images), network(images)):
+            torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)

@@ -116,3 +116,36 @@ def test_export_tool_rejects_two_stage_detectors_and_bad_input(tmp_path):
         tool.parse_args([DETECTOR, 'none', str(tmp_path / 'x.txt')])
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         tool.main([DETECTOR, str(tmp_path / 'missing.pth'), str(tmp_path / 'x.onnx')])
+
+
+def test_export_tool_picodet_raw_maps_and_decoding(tmp_path, capsys):
+    """PicoDet exports as its raw maps (scores as probabilities, box distributions as logits, four levels);
+    decoding them with the config's test_cfg gives PyTorch's detections."""
+    config = str(ROOT / 'configs' / 'picodet_shapes.py')
+    model = realistic(config)
+    out = tmp_path / 'picodet.onnx'
+    rc = load_tool('export_onnx').main(
+        [
+            config,
+            checkpoint_of(model, tmp_path / 'picodet.pth'),
+            str(out),
+            '--input-size',
+            '256',
+            '256',
+            '--cfg-options',
+            'model.test_cfg.score_thr=0.0',
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert 'cls_scores.3' in printed and 'bbox_preds.3' in printed and 'FAILED' not in printed
+
+    outputs = OnnxRuntimeModel(str(out))(example_input((320, 256), batch_size=1, seed=3).numpy())
+    assert [o.shape[-2:] for o in outputs[:4]] == [(40, 32), (20, 16), (10, 8), (5, 4)]  # strides 8 .. 64
+    assert all(0 <= o.min() and o.max() <= 1 for o in outputs[:4])  # scores are probabilities
+    model.bbox_head.test_cfg['score_thr'] = 0.0
+    images = example_input((320, 256), batch_size=1, seed=3)
+    decoded = decode_detections(model, outputs, (320, 256))
+    reference = decode_detections(model, model_outputs(model, images), (320, 256))
+    assert len(decoded[0]) == len(reference[0]) == 100
+    torch.testing.assert_close(decoded[0].bboxes, reference[0].bboxes, rtol=1e-4, atol=1e-3)

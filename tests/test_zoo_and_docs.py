@@ -22,11 +22,23 @@ ALL_CONFIGS = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts
 
 
 def test_the_zoo_has_its_folders():
-    assert {p.name for p in ZOO} >= {'pplcnet', 'fcos', 'retinanet', 'atss', 'gfl', 'faster_rcnn', 'ssd'}
+    assert {p.name for p in ZOO} >= {
+        'pplcnet',
+        'fcos',
+        'retinanet',
+        'atss',
+        'gfl',
+        'faster_rcnn',
+        'ssd',
+        'picodet',
+        'rtmdet',
+    }
     assert sorted(p.name for p in CONFIGS.glob('*.py')) == [
         'lcnet_cls_shapes.py',
         'lcnet_fcos.py',
         'mobilenetv2_fcos.py',
+        'picodet_shapes.py',
+        'rtmdet_shapes.py',
     ]  # the demos on the embedded data
 
 

@@ -1,13 +1,17 @@
-"""Convert PaddleClas (.pdparams) or timm (.pth / .safetensors) PP-LCNet weights to an lcnet-mm checkpoint.
+"""Convert PaddleClas (.pdparams) or timm (.pth / .safetensors) PP-LCNet weights, or PaddleDetection PicoDet
+weights (.pdparams), to an lcnet-mm checkpoint.
 
     python tools/convert_weights.py PPLCNet_x1_0_pretrained.pdparams checkpoints/pplcnet_x1.0.pth
     python tools/convert_weights.py lcnet_100.safetensors checkpoints/lcnet_100.pth --backbone-only \
         --config configs/lcnet_fcos.py
+    python tools/convert_weights.py picodet_s_320_coco_lcnet.pdparams checkpoints/picodet_s_320.pth \
+        --config configs/picodet/picodet-s_pplcnet-x0.75_4xb64-300e_coco-320.py
 
 The format and the width are read from the file itself. Nothing in the file is executed: pickles are
 read by a loader that admits only numpy arrays, torch files with weights_only=True.
-Use the result as ``load_from`` in a classification config, or in a detection config as
-``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
+Use a classifier's result as ``load_from`` in a classification config, or in a detection config as
+``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``; a PicoDet's result
+as ``load_from`` in the PicoDet config of the same size (``--config`` checks every tensor against it).
 """
 
 import argparse
@@ -15,6 +19,7 @@ import sys
 from pathlib import Path
 
 import torch
+from mmengine.config import DictAction
 
 from lcnet_mm.converters import check_against_model, convert_weights
 from lcnet_mm.io import UnsafeWeightFileError
@@ -26,7 +31,10 @@ def parse_args(argv=None):
     parser.add_argument('src', help='PaddleClas .pdparams, timm .pth/.safetensors, or an lcnet-mm checkpoint')
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--backbone-only', action='store_true', help='keep only the backbone.* weights')
-    parser.add_argument('--config', help="also check that the weights fit this config's backbone")
+    parser.add_argument(
+        '--config', help="also check that the weights fit this config's backbone (a PicoDet: its whole model)"
+    )
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of --config')
     return parser.parse_args(argv)
 
 
@@ -42,16 +50,24 @@ def main(argv=None):
 
 def convert(args):
     checkpoint, info = convert_weights(args.src, backbone_only=args.backbone_only)
+    picodet = info.get('picodet')
+    network = (
+        f'PicoDet v{picodet["version"]} ({picodet["neck"]} {picodet["neck_channels"]}, PP-LCNet x{info["scale"]})'
+        if picodet
+        else f'PP-LCNet x{info["scale"]}'
+    )
     print(
-        f'{args.src}: {info["layout"]} PP-LCNet x{info["scale"]} ({info["file_kind"]} file'
+        f'{args.src}: {info["layout"]} {network} ({info["file_kind"]} file'
         + (f', {info["num_classes"]} classes' if info['num_classes'] else '')
         + ')'
     )
     if args.config:
-        model, _ = build_model_from_config(args.config)
-        what = f'the backbone of {args.config} (PP-LCNet x{getattr(model.backbone, "scale", "?")})'
-        check_against_model(checkpoint['state_dict'], model, f'{args.src} (PP-LCNet x{info["scale"]})', what)
-        print(f'fits the backbone of {args.config}')
+        model, _ = build_model_from_config(args.config, cfg_options=args.cfg_options)
+        whole = picodet is not None and not args.backbone_only
+        part = 'the model' if whole else 'the backbone'
+        what = f'{part} of {args.config} (PP-LCNet x{getattr(model.backbone, "scale", "?")})'
+        check_against_model(checkpoint['state_dict'], model, f'{args.src} ({network})', what, whole_model=whole)
+        print(f'fits {part} of {args.config}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, args.dst)
     print(

@@ -44,8 +44,23 @@ def folded_network(network):
         if isinstance(module, _BatchNorm) and type(module) not in (nn.BatchNorm2d, nn.SyncBatchNorm):
             raise TypeError(f'{type(module).__name__} is a batch norm with more behaviour than BN; not folded')
     folded = copy.deepcopy(network)
+    _untie_shared_convs(folded)
     switch_to_deploy(folded)
     return fuse_conv_bn(folded).eval()
+
+
+def _untie_shared_convs(network: nn.Module):
+    """Give every parent its own copy of a conv it shares with another parent. Folding writes each BN into the
+    conv before it; a conv shared between levels that each have their own BN (RTMDet's ``share_conv`` head)
+    would receive every level's BN in turn and be wrong for all but the last."""
+    seen = set()
+    for parent in network.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d):
+                if id(child) in seen:
+                    setattr(parent, name, copy.deepcopy(child))
+                else:
+                    seen.add(id(child))
 
 
 def build_path(name: str, subject, images: torch.Tensor, threads: int, onnx_dir: str) -> Callable:

@@ -1,8 +1,10 @@
 """Turn a PP-LCNet weight file of another implementation into an lcnet-mm checkpoint.
 
-The result is ``{'state_dict': {'backbone.*': ..., 'head.*': ...}, 'meta': {...}}``: ``load_from`` for a
-classification config, or ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` for a
-detection backbone. Everything is checked against the model lcnet-mm builds for the detected width.
+A classifier (PaddleClas, timm) becomes ``{'state_dict': {'backbone.*': ..., 'head.*': ...}, 'meta': {...}}``:
+``load_from`` for a classification config, or ``init_cfg=dict(type='Pretrained', checkpoint=...,
+prefix='backbone.')`` for a detection backbone. A PaddleDetection PicoDet becomes a detector checkpoint
+(``backbone.*``, ``neck.*``, ``bbox_head.*``), ``load_from`` for a PicoDet config. Everything is checked against
+the model lcnet-mm builds for what the file holds.
 """
 
 from pathlib import Path
@@ -14,6 +16,7 @@ from lcnet_mm.io import load_weight_file, shape_mismatches
 from lcnet_mm.models.backbones.pp_lcnet import PPLCNet
 from lcnet_mm.models.layers import make_divisible
 from .paddle_lcnet import paddle_to_lcnet_mm
+from .paddle_picodet import is_picodet, paddle_picodet_to_lcnet_mm, picodet_model_config, picodet_shapes
 from .timm_lcnet import timm_to_lcnet_mm
 
 FORMATS = {
@@ -47,7 +50,7 @@ def detect_scale(state_dict: Dict, source: str) -> float:
     """The published width whose stem and last-stage channels match the converted weights."""
     stem = state_dict['backbone.stem.conv.weight'].shape[0]
     last_key = max(
-        (k for k in state_dict if k.endswith('pointwise_conv.conv.weight')),
+        (k for k in state_dict if k.startswith('backbone.stages.') and k.endswith('pointwise_conv.conv.weight')),
         key=lambda k: tuple(int(p) for p in k.split('.')[2:4]),
     )
     last = state_dict[last_key].shape[0]
@@ -96,6 +99,8 @@ def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
     source = str(src)
     content, kind = load_weight_file(src)
     state_dict = _unwrap(content, source)
+    if is_picodet(state_dict):
+        return _convert_picodet(state_dict, source, kind, backbone_only)
     layout = detect_format(state_dict, source)
     converted = FORMATS[layout][1](state_dict)
     scale = detect_scale(converted, source)
@@ -113,8 +118,32 @@ def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
     return dict(state_dict=converted, meta=dict(lcnet_mm_conversion=info)), info
 
 
-def check_against_model(state_dict: Dict, model, source: str, what: str):
-    """Raise if the converted backbone does not fit ``model``'s backbone (e.g. another width)."""
+def _convert_picodet(state_dict: Dict, source: str, kind: str, backbone_only: bool) -> Tuple[Dict, Dict]:
+    converted, arch = paddle_picodet_to_lcnet_mm(state_dict, source)
+    scale = detect_scale(converted, source)
+    model_cfg = picodet_model_config(arch, scale)
+    what = f'PicoDet v{arch["version"]} (PP-LCNet x{scale}, {arch["neck"]} {arch["neck_channels"]})'
+    check_state_dict(converted, picodet_shapes(model_cfg), source, what)
+    info = dict(
+        source=Path(source).name,
+        file_kind=kind,
+        layout='paddle_picodet',
+        scale=scale,
+        num_classes=arch['num_classes'],
+        backbone_only=backbone_only,
+        picodet=dict(arch, model=model_cfg),
+    )
+    if backbone_only:
+        converted = {k: v for k, v in converted.items() if k.startswith('backbone.')}
+    return dict(state_dict=converted, meta=dict(lcnet_mm_conversion=info)), info
+
+
+def check_against_model(state_dict: Dict, model, source: str, what: str, whole_model: bool = False):
+    """Raise if the converted backbone (or, with ``whole_model``, every tensor) does not fit ``model``
+    (e.g. another width, another number of classes)."""
+    if whole_model:
+        check_state_dict(state_dict, {k: v.shape for k, v in model.state_dict().items()}, source, what)
+        return
     shapes = {f'backbone.{k}': v.shape for k, v in model.backbone.state_dict().items()}
     backbone = {k: v for k, v in state_dict.items() if k.startswith('backbone.')}
     check_state_dict(backbone, shapes, source, what)

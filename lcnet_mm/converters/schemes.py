@@ -14,16 +14,16 @@ mmengine reads them itself (``torch.load``, weights only by default with torch >
 from lcnet_mm.io import remember_source
 from .convert import convert_weights
 
-_LAYOUTS = {'paddle://': 'paddle', 'timm://': 'timm'}  # prefix -> what the file must hold
+_LAYOUTS = {'paddle://': ('paddle', 'paddle_picodet'), 'timm://': ('timm',)}  # prefix -> what the file may hold
 
 
 def _load_converted(filename: str, prefix: str) -> dict:
     path = filename[len(prefix) :]
     checkpoint, info = convert_weights(path)
-    if info['layout'] != _LAYOUTS[prefix]:
-        right = next((p for p, layout in _LAYOUTS.items() if layout == info['layout']), '')  # '': a plain path
+    if info['layout'] not in _LAYOUTS[prefix]:
+        right = next((p for p, layouts in _LAYOUTS.items() if info['layout'] in layouts), '')  # '': a plain path
         raise ValueError(
-            f'{filename}: {prefix} expects {_LAYOUTS[prefix]} weights, but the file holds '
+            f'{filename}: {prefix} expects {" or ".join(_LAYOUTS[prefix])} weights, but the file holds '
             f'{info["layout"]} weights; load it as {right}{path!r}'
         )
     remember_source(checkpoint, filename)  # the converted tensors are new: name the file for mismatch errors
@@ -32,7 +32,8 @@ def _load_converted(filename: str, prefix: str) -> dict:
 
 # mmengine logs the backend by the loader's name after 'load_from_': "Loads checkpoint by paddle backend".
 def load_from_paddle(filename: str, map_location=None) -> dict:
-    """``paddle://PATH``: a PaddleClas ``PPLCNet_x*_pretrained.pdparams``, converted (on the CPU)."""
+    """``paddle://PATH``: a PaddleClas ``PPLCNet_x*_pretrained.pdparams`` or a PaddleDetection PicoDet
+    ``.pdparams``, converted (on the CPU)."""
     return _load_converted(filename, 'paddle://')
 
 

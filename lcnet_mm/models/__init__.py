@@ -1,5 +1,16 @@
 from .backbones import PPLCNet
-from .dense_heads import SSDHeadCompat
+from .dense_heads import PicoHead, PicoHeadV2, SSDHeadCompat
 from .heads import LCNetClsHead
+from .losses import ProbabilityVarifocalLoss
+from .necks import CSPPAN, LCPAN
 
-__all__ = ['PPLCNet', 'LCNetClsHead', 'SSDHeadCompat']
+__all__ = [
+    'PPLCNet',
+    'LCNetClsHead',
+    'LCPAN',
+    'CSPPAN',
+    'PicoHeadV2',
+    'PicoHead',
+    'ProbabilityVarifocalLoss',
+    'SSDHeadCompat',
+]

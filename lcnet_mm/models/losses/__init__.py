@@ -1,0 +1,3 @@
+from .probability_varifocal_loss import ProbabilityVarifocalLoss
+
+__all__ = ['ProbabilityVarifocalLoss']

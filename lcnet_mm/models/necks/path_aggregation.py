@@ -1,0 +1,106 @@
+"""The path-aggregation topology PicoDet's necks share (PaddleDetection ``LCPAN`` and ``CSPPAN``)."""
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+from ..layers import DepthwiseSeparable
+
+
+class PathAggregation(BaseModule):
+    """Top-down then bottom-up fusion of equal-width levels, with an optional extra coarser level.
+
+    1. Each input is reduced to ``out_channels`` by a 1x1 conv.
+    2. Top-down: the coarser result is upsampled (nearest, x2), concatenated with the next finer input
+       (2C channels) and fused back to C by :meth:`build_fusion_block`.
+    3. Bottom-up: the finer output goes down by a stride-2 depthwise-separable conv, is concatenated with
+       the next top-down result and fused again.
+    4. ``num_outs = len(in_channels) + 1`` adds a level at half the coarsest resolution: the sum of
+       stride-2 convs of the coarsest reduced input and of the coarsest output (PicoDet's P6).
+
+    Subclasses only say how two concatenated levels are fused.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the inputs, finest first.
+        out_channels (int): Channels of every output.
+        num_outs (int): ``len(in_channels)`` or one more (the extra level).
+        kernel_size (int): Depthwise kernel of every downsampling and fusion conv.
+        conv_cfg, norm_cfg, act_cfg (dict): Layer configs.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: int,
+        num_outs: int = None,
+        kernel_size: int = 5,
+        conv_cfg: dict = None,
+        norm_cfg: dict = dict(type='BN'),
+        act_cfg: dict = dict(type='HSwish'),
+        init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='uniform'),
+    ):
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = _check_in_channels(type(self).__name__, in_channels)
+        num_inputs = len(self.in_channels)
+        self.num_outs = num_inputs if num_outs is None else num_outs
+        if self.num_outs not in (num_inputs, num_inputs + 1):
+            raise ValueError(
+                f'{type(self).__name__} num_outs must be {num_inputs} (one output per input) or {num_inputs + 1} '
+                f'(plus a coarser level), got {num_outs!r}'
+            )
+        if not (isinstance(out_channels, int) and out_channels > 0):
+            raise ValueError(f'{type(self).__name__} out_channels must be a positive int, got {out_channels!r}')
+        if not (isinstance(kernel_size, int) and kernel_size > 0 and kernel_size % 2):
+            raise ValueError(f'{type(self).__name__} kernel_size must be an odd positive int, got {kernel_size!r}')
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+        self.reduce_convs = nn.ModuleList(ConvModule(c, out_channels, 1, **self.layer_cfg) for c in self.in_channels)
+        self.top_down_blocks = nn.ModuleList(self.build_fusion_block() for _ in range(num_inputs - 1))
+        self.downsamples = nn.ModuleList(self._downsample() for _ in range(num_inputs - 1))
+        self.bottom_up_blocks = nn.ModuleList(self.build_fusion_block() for _ in range(num_inputs - 1))
+        if self.num_outs > num_inputs:
+            self.extra_input_downsample = self._downsample()
+            self.extra_output_downsample = self._downsample()
+
+    def build_fusion_block(self) -> nn.Module:
+        """A module from ``2 * out_channels`` (two concatenated levels) to ``out_channels`` channels."""
+        raise NotImplementedError
+
+    def _downsample(self) -> nn.Module:
+        return DepthwiseSeparable(self.out_channels, self.out_channels, self.kernel_size, stride=2, **self.layer_cfg)
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> tuple:
+        if len(inputs) != len(self.in_channels):
+            raise ValueError(f'{type(self).__name__} expects {len(self.in_channels)} inputs, got {len(inputs)}')
+        reduced = [conv(x) for conv, x in zip(self.reduce_convs, inputs)]
+
+        top_down = [reduced[-1]]
+        for block, finer in zip(self.top_down_blocks, reversed(reduced[:-1])):
+            upsampled = F.interpolate(top_down[0], size=finer.shape[-2:], mode='nearest')
+            top_down.insert(0, block(torch.cat([upsampled, finer], 1)))
+
+        outs = [top_down[0]]
+        for downsample, block, coarser in zip(self.downsamples, self.bottom_up_blocks, top_down[1:]):
+            outs.append(block(torch.cat([downsample(outs[-1]), coarser], 1)))
+
+        if self.num_outs > len(self.in_channels):
+            outs.append(self.extra_input_downsample(reduced[-1]) + self.extra_output_downsample(outs[-1]))
+        return tuple(outs)
+
+
+def _check_in_channels(name: str, in_channels) -> list:
+    ok = (
+        isinstance(in_channels, Sequence)
+        and not isinstance(in_channels, str)
+        and len(in_channels) >= 2
+        and all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in in_channels)
+    )
+    if not ok:
+        raise ValueError(f'{name} in_channels must be a list of at least two positive ints, got {in_channels!r}')
+    return list(in_channels)
