@@ -210,3 +210,38 @@ def test_demo_predictions_are_boxes_inside_the_image():
     assert len(boxes) == 100 and boxes.shape == (100, 4)
     assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= 288).all() and (boxes[:, 3] <= 224).all()
     assert (result.pred_instances.scores.diff() <= 0).all() and (result.pred_instances.labels < 5).all()
+
+
+def test_switch_to_deploy_folds_backbone_neck_and_head_into_a_loadable_checkpoint(tmp_path, capsys):
+    """tools/switch_to_deploy.py folds every BN of a PicoDet; the checkpoint loads strictly into the config built
+    with deploy=True for the three parts, gives the same outputs, and is refused by a training-form neck."""
+    from conftest import load_tool
+    from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
+    from lcnet_mm.deploy import example_input, model_outputs
+    from lcnet_mm.utils import build_model_from_config
+
+    model, _ = build_model_from_config(DEMO)
+    model.init_weights()
+    calibrate_norm_statistics(model)
+    trained = tmp_path / 'trained.pth'
+    torch.save({'state_dict': model.state_dict()}, trained)
+    folded = tmp_path / 'folded.pth'
+    assert load_tool('switch_to_deploy').main([DEMO, str(trained), str(folded), '--input-size', '128', '128']) == 0
+    options = 'model.backbone.deploy=True model.neck.deploy=True model.bbox_head.deploy=True'
+    assert f'load it with --cfg-options {options}' in capsys.readouterr().out
+
+    deployed, _ = build_model_from_config(
+        DEMO,
+        str(folded),
+        cfg_options={'model.backbone.deploy': True, 'model.neck.deploy': True, 'model.bbox_head.deploy': True},
+    )
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in deployed.modules())
+    images = example_input((128, 160), batch_size=1, seed=1)
+    for ours, reference in zip(model_outputs(deployed, images), model_outputs(model.eval(), images)):
+        torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
+    with pytest.raises(
+        ValueError, match=r'BN-folded .* but the LCPAN was built with deploy=False; .*model.neck.deploy=True'
+    ):
+        build_model_from_config(DEMO, str(folded), cfg_options={'model.backbone.deploy': True})
+    with pytest.raises(ValueError, match=r'has batch norms .* but the PicoHeadV2 was built with deploy=True'):
+        build_model_from_config(DEMO, str(trained), cfg_options={'model.bbox_head.deploy': True})

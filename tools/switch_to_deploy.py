@@ -2,11 +2,13 @@
 
     python tools/switch_to_deploy.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth deploy/lcnet_fcos_deploy.pth
 
-The folded checkpoint loads into the same config with the backbone built folded:
+The folded checkpoint loads into the same config with the folded parts built folded (the tool prints the
+options, e.g. ``model.backbone.deploy=True`` for FCOS, backbone, neck and bbox_head for PicoDet):
 
     python tools/test.py configs/lcnet_fcos.py deploy/lcnet_fcos_deploy.pth --cfg-options model.backbone.deploy=True
 
-Every part of the model with a ``switch_to_deploy()`` (PPLCNet, LCNetClsHead) is switched; the outputs of
+Every part of the model with a ``switch_to_deploy()`` (PPLCNet, LCNetClsHead, LCPAN, CSPPAN, PicoHeadV2,
+PicoHead) is switched; the outputs of
 the folded model are compared with the original's on a random input and the difference printed. If they
 differ by more than ``--tolerance`` (absolute, or relative for outputs above 1) nothing is written and the
 exit status is 1.
@@ -50,9 +52,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    if cfg.model.get('backbone', {}).get('deploy'):
+    folded_parts = [
+        part for part in ('backbone', 'neck', 'bbox_head', 'head') if (cfg.model.get(part) or {}).get('deploy')
+    ]
+    if folded_parts:
         raise SystemExit(
-            f'error: {args.config} already builds the folded backbone (deploy=True); give the '
+            f'error: {args.config} already builds the folded {", ".join(folded_parts)} (deploy=True); give the '
             'training config, whose checkpoint has batch norms'
         )
     model, cfg = build_model_from_config(cfg, args.checkpoint)
@@ -60,6 +65,9 @@ def main(argv=None):
     switched = switch_to_deploy(folded)
     if not switched:
         raise SystemExit(f'error: nothing in the model of {args.config} has a deploy form (switch_to_deploy)')
+    nested = [name for name in switched if '.' in name]
+    if nested:  # a block folded inside a part that cannot be built folded: the checkpoint would not load
+        raise SystemExit(f'error: {", ".join(nested)} would be folded inside parts that have no deploy form')
     x = example_input(args.input_size, batch_size=2, seed=0)
     diff, scaled_diff = output_difference(model_outputs(folded, x), model_outputs(model, x))
     print(f'folded {", ".join(switched)}; max abs difference of the outputs: {diff:.2e}')
@@ -72,7 +80,8 @@ def main(argv=None):
         return 1
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}}, args.out)
-    print(f'wrote {args.out}; load it with --cfg-options model.backbone.deploy=True')
+    options = ' '.join(f'model.{name}.deploy=True' for name in switched)
+    print(f'wrote {args.out}; load it with --cfg-options {options}')
     return 0
 
 

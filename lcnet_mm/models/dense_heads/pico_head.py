@@ -23,7 +23,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable
+from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_all_norms, refuse_other_deploy_form
 
 # PaddleDetection's epsilon under the square root of the v2 score: part of the function being ported.
 SCORE_EPS = 1e-9
@@ -34,10 +34,12 @@ class PicoSE(nn.Module):
     """PicoDet v2's gate before the predictions: ``conv(x * sigmoid(fc(mean(x))))``, the conv 1x1 with
     norm and activation. Unlike PP-LCNet's SE there is no squeeze: ``fc`` maps C to C."""
 
-    def __init__(self, channels: int, conv_cfg: dict, norm_cfg: dict, act_cfg: dict):
+    def __init__(self, channels: int, conv_cfg: dict, norm_cfg: dict, act_cfg: dict, deploy: bool = False):
         super().__init__()
         self.fc = nn.Conv2d(channels, channels, 1)
-        self.conv = ConvModule(channels, channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.conv = ConvModule(
+            channels, channels, 1, conv_cfg=conv_cfg, act_cfg=act_cfg, **deploy_layer_cfg(deploy, norm_cfg)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(x * self.fc(x.mean((2, 3), keepdim=True)).sigmoid())
@@ -70,6 +72,8 @@ class PicoHeadV2(GFLHead):
         use_align_head (bool): The align branch; without it the score is ``sigmoid(cls)``.
         reg_max (int): Largest distance (in strides) the box distributions cover.
         conv_cfg, norm_cfg, act_cfg (dict): Layer configs of towers, gates and align branch.
+        deploy (bool): Build the inference form, every BN already folded into its conv (what
+            :meth:`switch_to_deploy` turns a trained head into).
         anchor_generator (dict): Priors: one square of ``octave_base_scale`` strides per cell, centred
             in the cell; only the assigners see their size.
         loss_cls, loss_bbox, loss_dfl (dict): Losses; ``loss_cls`` takes probabilities.
@@ -90,6 +94,7 @@ class PicoHeadV2(GFLHead):
         conv_cfg: dict = None,
         norm_cfg: dict = dict(type='BN'),
         act_cfg: dict = dict(type='HSwish'),
+        deploy: bool = False,
         anchor_generator: dict = dict(
             type='AnchorGenerator',
             ratios=[1.0],
@@ -129,6 +134,7 @@ class PicoHeadV2(GFLHead):
         self.use_se = use_se
         self.use_align_head = use_align_head
         self.act_cfg = act_cfg
+        self.deploy = deploy
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
@@ -156,7 +162,7 @@ class PicoHeadV2(GFLHead):
 
     # ---- layers ------------------------------------------------------------------------------------------
     def _init_layers(self):
-        layer_cfg = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        layer_cfg = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg, deploy=self.deploy)
         num_levels = self.prior_generator.num_levels
         self.towers = nn.ModuleList(
             nn.Sequential(
@@ -181,10 +187,19 @@ class PicoHeadV2(GFLHead):
             nn.Conv2d(self.feat_channels, 4 * (self.reg_max + 1), 1) for _ in range(num_levels)
         )
         if self.use_align_head:
+            norm = deploy_layer_cfg(self.deploy, self.norm_cfg)
             self.align_preds = nn.ModuleList(
                 nn.Sequential(
-                    ConvModule(self.feat_channels, 1, self.kernel_size, padding=self.kernel_size // 2, **layer_cfg),
-                    ConvModule(1, 1, 1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=None),
+                    ConvModule(
+                        self.feat_channels,
+                        1,
+                        self.kernel_size,
+                        padding=self.kernel_size // 2,
+                        conv_cfg=self.conv_cfg,
+                        act_cfg=self.act_cfg,
+                        **norm,
+                    ),
+                    ConvModule(1, 1, 1, conv_cfg=self.conv_cfg, act_cfg=None, **norm),
                 )
                 for _ in range(num_levels)
             )
@@ -207,6 +222,16 @@ class PicoHeadV2(GFLHead):
             cls_scores.append(score)
             bbox_preds.append(self.reg_preds[level](shared))
         return cls_scores, bbox_preds
+
+    def switch_to_deploy(self):
+        """Fold every BN into the conv before it, in place: the state dict of ``deploy=True``."""
+        fold_all_norms(self)
+        self.deploy = True
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        refuse_other_deploy_form(self, state_dict, prefix, type(self).__name__, 'model.bbox_head.deploy')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ---- training ----------------------------------------------------------------------------------------
     def current_assigner(self):

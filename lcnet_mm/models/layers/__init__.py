@@ -1,6 +1,14 @@
 from .depthwise_separable import DepthwiseSeparable
 from .make_divisible import make_divisible
-from .norm_folding import deploy_layer_cfg, fold_norm_into_conv
+from .norm_folding import deploy_layer_cfg, fold_all_norms, fold_norm_into_conv, refuse_other_deploy_form
 from .squeeze_excitation import SqueezeExcitation
 
-__all__ = ['DepthwiseSeparable', 'SqueezeExcitation', 'make_divisible', 'fold_norm_into_conv', 'deploy_layer_cfg']
+__all__ = [
+    'DepthwiseSeparable',
+    'SqueezeExcitation',
+    'make_divisible',
+    'fold_norm_into_conv',
+    'fold_all_norms',
+    'deploy_layer_cfg',
+    'refuse_other_deploy_form',
+]

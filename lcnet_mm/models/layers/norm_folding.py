@@ -59,3 +59,34 @@ def deploy_layer_cfg(deploy: bool, norm_cfg: dict) -> dict:
     if deploy:
         return dict(norm_cfg=None, bias=True)
     return dict(norm_cfg=norm_cfg, bias='auto')
+
+
+def fold_all_norms(module: nn.Module) -> nn.Module:
+    """Fold the BN of every ``conv -> norm`` :class:`ConvModule` inside ``module`` (see
+    :func:`fold_norm_into_conv`), in place."""
+    for child in list(module.modules()):
+        if isinstance(child, ConvModule) and child.with_norm:
+            fold_norm_into_conv(child)
+    return module
+
+
+def refuse_other_deploy_form(module: nn.Module, state_dict: dict, prefix: str, name: str, option: str):
+    """Raise if ``state_dict`` holds the other form of ``module`` than the one it was built in: batch norms
+    for a ``deploy=True`` module, or folded convs (biases where ``module`` has norms) for a training-form one.
+    Otherwise mmengine would load half the tensors and leave the rest initialised, with only a warning."""
+    ours = module.state_dict()
+    theirs = {k[len(prefix) :] for k in state_dict if k.startswith(prefix)}
+    if not theirs:
+        return
+    our_norms = {k for k in ours if '.bn.' in f'.{k}'}
+    their_norms = {k for k in theirs if '.bn.' in f'.{k}'}
+    if not our_norms and their_norms:
+        raise ValueError(
+            f'this checkpoint has batch norms (a training checkpoint) but the {name} was built with deploy=True; '
+            f'build it with deploy=False, or fold the checkpoint first with tools/switch_to_deploy.py'
+        )
+    if our_norms and not their_norms and any(k.endswith('.conv.bias') and k not in ours for k in theirs):
+        raise ValueError(
+            f'this checkpoint is BN-folded (written after switch_to_deploy) but the {name} was built with '
+            f'deploy=False; set deploy=True in its config (--cfg-options {option}=True)'
+        )

@@ -3,34 +3,33 @@ PicoDet-LCNet weights (PP-Structure's layout models among them) load."""
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable
 from .path_aggregation import PathAggregation
 
 
 class CSPFusion(nn.Module):
     """Cross-stage-partial fusion: a 1x1 ``short_conv`` branch and a 1x1 ``main_conv`` branch followed by
     bottlenecks (1x1 conv, then a kxk depthwise-separable conv, no identity), concatenated and mixed by a
-    1x1 ``final_conv``. mmdet's ``CSPLayer`` has the same wiring but its bottleneck's second conv is fixed
-    at 3x3; PicoDet's is 5x5, hence this class."""
+    1x1 ``final_conv``; the neck it belongs to builds its layers (kernel size, layer configs, form). mmdet's
+    ``CSPLayer`` has the same wiring but its bottleneck's second conv is fixed at 3x3; PicoDet's is 5x5, hence
+    this class."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, num_blocks: int, layer_cfg: dict):
+    def __init__(self, in_channels: int, out_channels: int, num_blocks: int, neck: PathAggregation):
         super().__init__()
         mid_channels = out_channels // 2
-        self.main_conv = ConvModule(in_channels, mid_channels, 1, **layer_cfg)
-        self.short_conv = ConvModule(in_channels, mid_channels, 1, **layer_cfg)
+        self.main_conv = neck.conv_module(in_channels, mid_channels, 1)
+        self.short_conv = neck.conv_module(in_channels, mid_channels, 1)
         self.blocks = nn.Sequential(
             *(
                 nn.Sequential(
-                    ConvModule(mid_channels, mid_channels, 1, **layer_cfg),
-                    DepthwiseSeparable(mid_channels, mid_channels, kernel_size, **layer_cfg),
+                    neck.conv_module(mid_channels, mid_channels, 1),
+                    neck.depthwise_separable(mid_channels, mid_channels),
                 )
                 for _ in range(num_blocks)
             )
         )
-        self.final_conv = ConvModule(2 * mid_channels, out_channels, 1, **layer_cfg)
+        self.final_conv = neck.conv_module(2 * mid_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.final_conv(torch.cat([self.blocks(self.main_conv(x)), self.short_conv(x)], 1))
@@ -53,6 +52,4 @@ class CSPPAN(PathAggregation):
         super().__init__(*args, **kwargs)
 
     def build_fusion_block(self) -> nn.Module:
-        return CSPFusion(
-            2 * self.out_channels, self.out_channels, self.kernel_size, self.num_csp_blocks, self.layer_cfg
-        )
+        return CSPFusion(2 * self.out_channels, self.out_channels, self.num_csp_blocks, self)

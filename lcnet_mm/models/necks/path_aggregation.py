@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
-from ..layers import DepthwiseSeparable
+from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_all_norms, refuse_other_deploy_form
 
 
 class PathAggregation(BaseModule):
@@ -30,6 +30,8 @@ class PathAggregation(BaseModule):
         num_outs (int): ``len(in_channels)`` or one more (the extra level).
         kernel_size (int): Depthwise kernel of every downsampling and fusion conv.
         conv_cfg, norm_cfg, act_cfg (dict): Layer configs.
+        deploy (bool): Build the inference form, every BN already folded into its conv (what
+            :meth:`switch_to_deploy` turns a trained neck into).
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class PathAggregation(BaseModule):
         conv_cfg: dict = None,
         norm_cfg: dict = dict(type='BN'),
         act_cfg: dict = dict(type='HSwish'),
+        deploy: bool = False,
         init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='uniform'),
     ):
         super().__init__(init_cfg=init_cfg)
@@ -58,9 +61,10 @@ class PathAggregation(BaseModule):
             raise ValueError(f'{type(self).__name__} kernel_size must be an odd positive int, got {kernel_size!r}')
         self.out_channels = out_channels
         self.kernel_size = kernel_size
+        self.deploy = deploy
         self.layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
 
-        self.reduce_convs = nn.ModuleList(ConvModule(c, out_channels, 1, **self.layer_cfg) for c in self.in_channels)
+        self.reduce_convs = nn.ModuleList(self.conv_module(c, out_channels, 1) for c in self.in_channels)
         self.top_down_blocks = nn.ModuleList(self.build_fusion_block() for _ in range(num_inputs - 1))
         self.downsamples = nn.ModuleList(self._downsample() for _ in range(num_inputs - 1))
         self.bottom_up_blocks = nn.ModuleList(self.build_fusion_block() for _ in range(num_inputs - 1))
@@ -72,8 +76,36 @@ class PathAggregation(BaseModule):
         """A module from ``2 * out_channels`` (two concatenated levels) to ``out_channels`` channels."""
         raise NotImplementedError
 
+    def conv_module(self, in_channels: int, out_channels: int, kernel_size: int) -> ConvModule:
+        """A conv + norm + act, in the form (training or deploy) of this neck."""
+        cfg = self.layer_cfg
+        return ConvModule(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            conv_cfg=cfg['conv_cfg'],
+            act_cfg=cfg['act_cfg'],
+            **deploy_layer_cfg(self.deploy, cfg['norm_cfg']),
+        )
+
+    def depthwise_separable(self, in_channels: int, out_channels: int, stride: int = 1) -> DepthwiseSeparable:
+        return DepthwiseSeparable(
+            in_channels, out_channels, self.kernel_size, stride=stride, deploy=self.deploy, **self.layer_cfg
+        )
+
     def _downsample(self) -> nn.Module:
-        return DepthwiseSeparable(self.out_channels, self.out_channels, self.kernel_size, stride=2, **self.layer_cfg)
+        return self.depthwise_separable(self.out_channels, self.out_channels, stride=2)
+
+    def switch_to_deploy(self):
+        """Fold every BN into the conv before it, in place: the state dict of ``deploy=True``."""
+        fold_all_norms(self)
+        self.deploy = True
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        refuse_other_deploy_form(self, state_dict, prefix, type(self).__name__, 'model.neck.deploy')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> tuple:
         if len(inputs) != len(self.in_channels):
