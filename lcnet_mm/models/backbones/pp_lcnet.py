@@ -12,7 +12,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_norm_into_conv, make_divisible
+from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg, make_divisible
 
 # The whole network: one row per depthwise-separable block, one list per stage.
 # Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
@@ -43,7 +43,7 @@ PP_LCNET = [
 
 
 @MODELS.register_module()
-class PPLCNet(BaseModule):
+class PPLCNet(FoldsNormsForDeploy, BaseModule):
     """PP-LCNet backbone.
 
     A 3x3 stride-2 stem followed by stages of :class:`DepthwiseSeparable` blocks, built from a table
@@ -71,6 +71,7 @@ class PPLCNet(BaseModule):
     """
 
     arch_settings = {'pp_lcnet': PP_LCNET}
+    deploy_option = 'model.backbone.deploy'
     published_scales = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5)
 
     def __init__(
@@ -150,37 +151,9 @@ class PPLCNet(BaseModule):
                 outs.append(x)
         return tuple(outs)
 
-    def switch_to_deploy(self):
-        """Fold every BN into the conv before it, in place, for inference. The model then computes the same
-        outputs as this one in eval mode (up to float rounding), has the state dict of
-        ``PPLCNet(..., deploy=True)``, and can no longer be trained as before (no BN)."""
-        if self.deploy:
-            return self
-        fold_norm_into_conv(self.stem)
-        for stage in self.stages:
-            for block in stage:
-                block.switch_to_deploy()
-        self.deploy = True
-        return self
-
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Loading a folded checkpoint into an unfolded model (or the reverse) would otherwise load half the
-        # tensors and leave the rest at their initial values with only a warning.
-        has_norms = f'{prefix}stem.bn.weight' in state_dict or f'{prefix}stem.bn.running_mean' in state_dict
-        is_folded = f'{prefix}stem.conv.bias' in state_dict and not has_norms
-        if self.deploy and has_norms:
-            raise ValueError(
-                'this checkpoint has batch norms (a training checkpoint) but the PPLCNet was built '
-                'with deploy=True; build it with deploy=False, or fold the checkpoint first with '
-                'tools/switch_to_deploy.py'
-            )
-        if not self.deploy and is_folded:
-            raise ValueError(
-                'this checkpoint is BN-folded (written after switch_to_deploy) but the PPLCNet was '
-                'built with deploy=False; set deploy=True in the backbone config (e.g. '
-                '--cfg-options model.backbone.deploy=True)'
-            )
-        # So would a checkpoint of another width: mmengine only warns about tensors of other shapes.
+        # A checkpoint of another width: mmengine would only warn about tensors of other shapes. (A checkpoint
+        # of the other form, BN-folded or not, is refused by FoldsNormsForDeploy.)
         refuse_shape_mismatches(
             self,
             state_dict,

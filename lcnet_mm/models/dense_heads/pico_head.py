@@ -23,7 +23,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_all_norms, refuse_other_deploy_form
+from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg
 
 # PaddleDetection's epsilon under the square root of the v2 score: part of the function being ported.
 SCORE_EPS = 1e-9
@@ -46,7 +46,7 @@ class PicoSE(nn.Module):
 
 
 @MODELS.register_module()
-class PicoHeadV2(GFLHead):
+class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
     """PicoDet v2 head.
 
     Per level (weights not shared between levels): a tower of ``stacked_convs`` depthwise-separable blocks
@@ -80,6 +80,8 @@ class PicoHeadV2(GFLHead):
         train_cfg (dict): ``assigner``, and optionally ``initial_assigner`` with ``initial_epoch``;
             ``alpha`` and ``beta`` for a task-aligned assigner.
     """
+
+    deploy_option = 'model.bbox_head.deploy'
 
     def __init__(
         self,
@@ -222,16 +224,6 @@ class PicoHeadV2(GFLHead):
             cls_scores.append(score)
             bbox_preds.append(self.reg_preds[level](shared))
         return cls_scores, bbox_preds
-
-    def switch_to_deploy(self):
-        """Fold every BN into the conv before it, in place: the state dict of ``deploy=True``."""
-        fold_all_norms(self)
-        self.deploy = True
-        return self
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        refuse_other_deploy_form(self, state_dict, prefix, type(self).__name__, 'model.bbox_head.deploy')
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ---- training ----------------------------------------------------------------------------------------
     def current_assigner(self):

@@ -1,6 +1,6 @@
 from .depthwise_separable import DepthwiseSeparable
 from .make_divisible import make_divisible
-from .norm_folding import deploy_layer_cfg, fold_all_norms, fold_norm_into_conv, refuse_other_deploy_form
+from .norm_folding import FoldsNormsForDeploy, deploy_layer_cfg, fold_all_norms, fold_norm_into_conv
 from .squeeze_excitation import SqueezeExcitation
 
 __all__ = [
@@ -10,5 +10,5 @@ __all__ = [
     'fold_norm_into_conv',
     'fold_all_norms',
     'deploy_layer_cfg',
-    'refuse_other_deploy_form',
+    'FoldsNormsForDeploy',
 ]

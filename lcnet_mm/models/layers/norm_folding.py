@@ -90,3 +90,24 @@ def refuse_other_deploy_form(module: nn.Module, state_dict: dict, prefix: str, n
             f'this checkpoint is BN-folded (written after switch_to_deploy) but the {name} was built with '
             f'deploy=False; set deploy=True in its config (--cfg-options {option}=True)'
         )
+
+
+class FoldsNormsForDeploy:
+    """Mixin of a module with an inference form in which every BN is folded into its conv: built by its
+    ``deploy=True`` argument, reached by :meth:`switch_to_deploy`. Loading refuses a checkpoint of the other
+    form, naming the fix. The module sets ``self.deploy``; ``deploy_option`` is the config key of its
+    ``deploy`` argument, for the error message."""
+
+    deploy_option = 'deploy'
+
+    def switch_to_deploy(self):
+        """Fold every BN into the conv before it, in place. The module then computes what it computed in eval
+        mode (up to float rounding), has the state dict of its ``deploy=True`` form, and can no longer be
+        trained as before (no BN). A second call changes nothing."""
+        fold_all_norms(self)
+        self.deploy = True
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        refuse_other_deploy_form(self, state_dict, prefix, type(self).__name__, self.deploy_option)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

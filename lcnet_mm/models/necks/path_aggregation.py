@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
-from ..layers import DepthwiseSeparable, deploy_layer_cfg, fold_all_norms, refuse_other_deploy_form
+from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg
 
 
-class PathAggregation(BaseModule):
+class PathAggregation(FoldsNormsForDeploy, BaseModule):
     """Top-down then bottom-up fusion of equal-width levels, with an optional extra coarser level.
 
     1. Each input is reduced to ``out_channels`` by a 1x1 conv.
@@ -33,6 +33,8 @@ class PathAggregation(BaseModule):
         deploy (bool): Build the inference form, every BN already folded into its conv (what
             :meth:`switch_to_deploy` turns a trained neck into).
     """
+
+    deploy_option = 'model.neck.deploy'
 
     def __init__(
         self,
@@ -96,16 +98,6 @@ class PathAggregation(BaseModule):
 
     def _downsample(self) -> nn.Module:
         return self.depthwise_separable(self.out_channels, self.out_channels, stride=2)
-
-    def switch_to_deploy(self):
-        """Fold every BN into the conv before it, in place: the state dict of ``deploy=True``."""
-        fold_all_norms(self)
-        self.deploy = True
-        return self
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        refuse_other_deploy_form(self, state_dict, prefix, type(self).__name__, 'model.neck.deploy')
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> tuple:
         if len(inputs) != len(self.in_channels):
