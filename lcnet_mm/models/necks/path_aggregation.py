@@ -15,7 +15,8 @@ class PathAggregation(FoldsNormsForDeploy, BaseModule):
     """Top-down then bottom-up fusion of equal-width levels, with an optional extra coarser level.
 
     1. Each input is reduced to ``out_channels`` by a 1x1 conv.
-    2. Top-down: the coarser result is upsampled (nearest, x2), concatenated with the next finer input
+    2. Top-down: the coarser result is upsampled (nearest, to the finer map's size: x2 for inputs whose
+       sides divide by the coarsest stride), concatenated with the next finer input
        (2C channels) and fused back to C by :meth:`build_fusion_block`.
     3. Bottom-up: the finer output goes down by a stride-2 depthwise-separable conv, is concatenated with
        the next top-down result and fused again.
