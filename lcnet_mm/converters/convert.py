@@ -100,42 +100,32 @@ def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
     content, kind = load_weight_file(src)
     state_dict = _unwrap(content, source)
     if is_picodet(state_dict):
-        return _convert_picodet(state_dict, source, kind, backbone_only)
-    layout = detect_format(state_dict, source)
-    converted = FORMATS[layout][1](state_dict)
-    scale = detect_scale(converted, source)
-    check_state_dict(converted, expected_shapes(scale, converted), source, f'PP-LCNet x{scale}')
-    info = dict(
-        source=Path(source).name,
-        file_kind=kind,
-        layout=layout,
-        scale=scale,
-        num_classes=converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None,
-        backbone_only=backbone_only,
-    )
+        layout, (converted, scale, details) = 'paddle_picodet', _convert_picodet(state_dict, source)
+    else:
+        layout = detect_format(state_dict, source)
+        converted, scale, details = _convert_classifier(state_dict, layout, source)
+    info = dict(source=Path(source).name, file_kind=kind, layout=layout, scale=scale, **details)
+    info['backbone_only'] = backbone_only
     if backbone_only:
         converted = {k: v for k, v in converted.items() if k.startswith('backbone.')}
     return dict(state_dict=converted, meta=dict(lcnet_mm_conversion=info)), info
 
 
-def _convert_picodet(state_dict: Dict, source: str, kind: str, backbone_only: bool) -> Tuple[Dict, Dict]:
+def _convert_classifier(state_dict: Dict, layout: str, source: str) -> Tuple[Dict, float, Dict]:
+    converted = FORMATS[layout][1](state_dict)
+    scale = detect_scale(converted, source)
+    check_state_dict(converted, expected_shapes(scale, converted), source, f'PP-LCNet x{scale}')
+    num_classes = converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None
+    return converted, scale, dict(num_classes=num_classes)
+
+
+def _convert_picodet(state_dict: Dict, source: str) -> Tuple[Dict, float, Dict]:
     converted, arch = paddle_picodet_to_lcnet_mm(state_dict, source)
     scale = detect_scale(converted, source)
     model_cfg = picodet_model_config(arch, scale)
     what = f'PicoDet v{arch["version"]} (PP-LCNet x{scale}, {arch["neck"]} {arch["neck_channels"]})'
     check_state_dict(converted, picodet_shapes(model_cfg), source, what)
-    info = dict(
-        source=Path(source).name,
-        file_kind=kind,
-        layout='paddle_picodet',
-        scale=scale,
-        num_classes=arch['num_classes'],
-        backbone_only=backbone_only,
-        picodet=dict(arch, model=model_cfg),
-    )
-    if backbone_only:
-        converted = {k: v for k, v in converted.items() if k.startswith('backbone.')}
-    return dict(state_dict=converted, meta=dict(lcnet_mm_conversion=info)), info
+    return converted, scale, dict(num_classes=arch['num_classes'], picodet=dict(arch, model=model_cfg))
 
 
 def check_against_model(state_dict: Dict, model, source: str, what: str, whole_model: bool = False):

@@ -27,12 +27,8 @@ from .paddle_lcnet import _rename as _rename_backbone
 _CLASSES = dict(PPLCNet=PPLCNet, LCPAN=LCPAN, CSPPAN=CSPPAN, PicoHeadV2=PicoHeadV2, PicoHead=PicoHead)
 MARKER = 'head.conv_feat.cls_conv_dw0.0.conv.weight'  # every PicoDet with a PicoFeat head has it
 
-_DP_MODULE = {
-    'dwconv': 'depthwise_conv.conv',
-    'bn1': 'depthwise_conv.bn',
-    'pwconv': 'pointwise_conv.conv',
-    'bn2': 'pointwise_conv.bn',
-}
+# PaddleDetection's DPModule layers -> (which of its two convs, conv or norm)
+_DP_MODULE = {'dwconv': (0, 'conv'), 'bn1': (0, 'bn'), 'pwconv': (1, 'conv'), 'bn2': (1, 'bn')}
 _CONV_NORM = {'conv': 'conv', 'bn': 'bn', 'norm': 'bn'}
 _DROPPED = re.compile(r'^head\.(p\d+_feat\.scale_reg|head_(cls|reg)_list\.\d+\.(weight|bias))$')
 
@@ -116,21 +112,19 @@ def _rename_head(key: str) -> str:
         return f'head.{match[1]}_preds.{match[2]}.{match[3]}'
     if rest == 'distribution_project.project':  # the bins 0..reg_max of the DFL integral (a buffer)
         return 'head.integral.project'
-    match = re.fullmatch(r'cls_align\.(\d+)\.(dwconv|bn1|pwconv|bn2)\.(.+)', rest)
-    if match:
-        index, layer = {'dwconv': ('0', 'conv'), 'bn1': ('0', 'bn'), 'pwconv': ('1', 'conv'), 'bn2': ('1', 'bn')}[
-            match[2]
-        ]
-        return _conv_bn(f'head.align_preds.{match[1]}.{index}', layer, match[3], key)
+    match = re.fullmatch(r'cls_align\.(\d+)\.(\w+)\.(.+)', rest)
+    if match:  # a DPModule whose two convs are the two ConvModules of align_preds.N
+        return _dp_module(f'head.align_preds.{match[1]}', match[2], match[3], key, convs=('0', '1'))
     raise ValueError(f'unexpected key {key!r} for a PaddleDetection PicoDet head')
 
 
-def _dp_module(prefix: str, layer: str, name: str, key: str) -> str:
-    """PaddleDetection's ``DPModule`` (dwconv, bn1, pwconv, bn2) -> :class:`DepthwiseSeparable`."""
+def _dp_module(prefix: str, layer: str, name: str, key: str, convs=('depthwise_conv', 'pointwise_conv')) -> str:
+    """PaddleDetection's ``DPModule`` (dwconv, bn1, pwconv, bn2) -> two ConvModules, by default the two of a
+    :class:`DepthwiseSeparable`."""
     if layer not in _DP_MODULE:
         raise ValueError(f'unexpected key {key!r} for a PaddleDetection DPModule')
-    module, kind = _DP_MODULE[layer].rsplit('.', 1)
-    return _conv_bn(f'{prefix}.{module}', kind, name, key)
+    which, kind = _DP_MODULE[layer]
+    return _conv_bn(f'{prefix}.{convs[which]}', kind, name, key)
 
 
 def _conv_bn(prefix: str, layer: str, name: str, key: str) -> str:
