@@ -1,12 +1,12 @@
 """lcnet-mm: PP-LCNet for the OpenMMLab 2.x toolboxes.
 
 Importing the package registers ``PPLCNet``, ``LCNetClsHead`` and the other modules in the ``lcnet_mm``
-registry scope and, by their bare names, in mmdet's and mmpretrain's registries (configs use
+registry scope and, by their bare names, in mmdet's, mmpretrain's and mmseg's registries (configs use
 ``custom_imports=dict(imports=['lcnet_mm'], allow_failed_imports=False)``), and adds the ``paddle://`` and
 ``timm://`` checkpoint schemes. It changes nothing else: see :mod:`lcnet_mm.registry`.
 """
 
-from .datasets import SyntheticShapesClassification, SyntheticShapesCoco
+from .datasets import SyntheticShapesClassification, SyntheticShapesCoco, SyntheticShapesSegmentation
 from .engine import ChannelsLastHook, CpuAmpOptimWrapper, TrainTimeHook, WeightsOnlyCheckpointHook
 from .models import LCNetClsHead, PPLCNet
 from .registry import register_checkpoint_schemes, register_in_toolboxes
@@ -21,6 +21,7 @@ __all__ = [
     'LCNetClsHead',
     'SyntheticShapesCoco',
     'SyntheticShapesClassification',
+    'SyntheticShapesSegmentation',
     'ChannelsLastHook',
     'CpuAmpOptimWrapper',
     'TrainTimeHook',

@@ -5,14 +5,14 @@
   way ``mmpretrain.ConvNeXt`` is used from mmdet). Our modules register themselves there with the usual
   decorator; torch's ``nn.Hardsigmoid`` is added here. Nothing is registered into the root registries.
 - :func:`register_in_toolboxes`: our own modules also go by their bare names into the registries of the
-  toolboxes that can use them, so that configs with ``default_scope='mmdet'`` or ``'mmpretrain'`` can
+  toolboxes that can use them, so that configs with ``default_scope='mmdet'``, ``'mmpretrain'`` or ``'mmseg'`` can
   write ``type='PPLCNet'``. A name a toolbox already uses for something else is an error, never replaced.
 - :func:`register_checkpoint_schemes`: the ``paddle://`` and ``timm://`` prefixes of mmengine's
   ``CheckpointLoader`` (:mod:`lcnet_mm.converters.schemes`). The existing schemes, the plain-path one
   included, are left as they are.
 
 ``lcnet_mm/__init__.py`` calls both once its modules are imported. Importing lcnet_mm changes nothing else
-in mmengine, mmcv, mmdet or mmpretrain.
+in mmengine, mmcv, mmdet, mmpretrain or mmseg.
 """
 
 import importlib
@@ -50,12 +50,18 @@ TOOLBOX_MODULES = {
         HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
+    'mmseg': dict(
+        MODELS=('PPLCNet',),
+        DATASETS=('SyntheticShapesSegmentation',),
+        HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
+    ),
 }
 _OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)
 
 
 def register_in_toolboxes():
-    """Register our modules by their bare names in the toolboxes that can use them (both are
+    """Register our modules by their bare names in the toolboxes that can use them (all are
     dependencies of lcnet-mm). Idempotent."""
     for toolbox, registries in TOOLBOX_MODULES.items():
         toolbox_registry = importlib.import_module(f'{toolbox}.registry')

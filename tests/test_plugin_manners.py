@@ -1,5 +1,5 @@
 """Importing lcnet_mm changes nothing for models that are not ours: no function or scheme of mmengine, mmcv,
-mmdet or mmpretrain is replaced, no registry entry of theirs is added or replaced except our own names, and
+mmdet, mmpretrain or mmseg is replaced, no registry entry of theirs is added or replaced except our own names, and
 their everyday fine-tuning path (a head of another num_classes skipped with a warning) works as they made it.
 """
 
@@ -28,12 +28,13 @@ SNAPSHOT_SCRIPT = textwrap.dedent("""
                  'mmcv.cnn', 'mmcv.ops', 'mmcv.transforms',
                  'mmdet.models', 'mmdet.datasets', 'mmdet.engine', 'mmdet.evaluation', 'mmdet.visualization',
                  'mmpretrain.models', 'mmpretrain.datasets', 'mmpretrain.engine', 'mmpretrain.evaluation',
-                 'mmpretrain.visualization', 'mmdet.registry', 'mmpretrain.registry'):
+                 'mmpretrain.visualization', 'mmseg.models', 'mmseg.datasets', 'mmseg.engine', 'mmseg.evaluation',
+                 'mmseg.visualization', 'mmdet.registry', 'mmpretrain.registry', 'mmseg.registry'):
         importlib.import_module(name)
     from mmengine.registry import Registry, DefaultScope
     from mmengine.runner import CheckpointLoader
     OURS = ('lcnet_mm',)
-    PACKAGES = ('mmengine', 'mmcv', 'mmdet', 'mmpretrain', 'torch')
+    PACKAGES = ('mmengine', 'mmcv', 'mmdet', 'mmpretrain', 'mmseg', 'torch')
 
     def module_attributes():
         return {name: dict(vars(module)) for name, module in list(sys.modules.items())

@@ -32,9 +32,14 @@ def test_the_zoo_has_its_folders():
         'ssd',
         'picodet',
         'rtmdet',
+        'mask_rcnn',
+        'deeplabv3plus',
+        'lraspp',
+        'fcn',
     }
     assert sorted(p.name for p in CONFIGS.glob('*.py')) == [
         'lcnet_cls_shapes.py',
+        'lcnet_deeplabv3plus_shapes.py',
         'lcnet_fcos.py',
         'mobilenetv2_fcos.py',
         'picodet_shapes.py',

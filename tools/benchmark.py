@@ -10,8 +10,12 @@ this one process, so that the ratios hold on a noisy machine.
     python tools/benchmark.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \
         --checkpoints work_dirs/lcnet_fcos/best.pth work_dirs/mobilenetv2_fcos/best.pth --input-size 256 256
 
-A model is a config (mmpretrain classifier or mmdet single-stage detector, this project's or any other)
-or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
+    # segmentors: mIoU from the checkpoint, latency at the config's crop size
+    python tools/benchmark.py configs/lcnet_deeplabv3plus_shapes.py \
+        configs/peers/deeplabv3plus_mobilenet-v3-large_shapes.py --paths eager onnxruntime openvino
+
+A model is a config (mmpretrain classifier, mmdet single-stage detector or mmseg segmentor, this project's
+or any other) or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
 folded-cl (+ channels-last), jit (trace + freeze), onnxruntime, openvino (see lcnet_mm/benchmark/paths.py).
 Writes results.md, results.csv, results.json and latency.png to --out-dir.
 
@@ -43,7 +47,7 @@ def _positive(kind):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='CPU benchmark of classifiers, detectors and backbones',
+        description='CPU benchmark of classifiers, detectors, segmentors and backbones',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
     )
@@ -63,7 +67,14 @@ def parse_args(argv=None):
         help='what to time: model (up to raw outputs) or backbone; one value, or one per model',
     )
     parser.add_argument('--paths', nargs='+', default=['eager'], choices=PATHS, help='inference paths (default eager)')
-    parser.add_argument('--input-size', type=_positive(int), nargs=2, default=(224, 224), metavar=('H', 'W'))
+    parser.add_argument(
+        '--input-size',
+        type=_positive(int),
+        nargs=2,
+        default=None,
+        metavar=('H', 'W'),
+        help="default: the first config's crop size (mmseg's data_preprocessor.size), else 224 224",
+    )
     parser.add_argument('--threads', type=_positive(int), default=2, help='CPU threads for every runtime (default 2)')
     parser.add_argument('--warmup', type=int, default=10, help='untimed calls per model/path first (default 10)')
     parser.add_argument('--rounds', type=_positive(int), default=20, help='interleaved rounds (default 20)')
@@ -83,7 +94,7 @@ def parse_args(argv=None):
             parser.error(f'--{option} needs one value per model ({n}), got {len(values)}: {values}')
     if len(args.part) not in (1, n):
         parser.error(f'--part needs one value or one per model ({n}), got {len(args.part)}: {args.part}')
-    if min(args.input_size) < 32:
+    if args.input_size is not None and min(args.input_size) < 32:
         parser.error(f'--input-size must be at least 32x32, got {list(args.input_size)}')
     if args.warmup < 0 or args.throughput_batch < 0 or args.throughput_rounds < 0:
         parser.error('--warmup, --throughput-batch and --throughput-rounds must be >= 0')
@@ -94,6 +105,15 @@ def parse_args(argv=None):
         if checkpoint.lower() != 'none' and not os.path.isfile(checkpoint):
             parser.error(f'checkpoint {checkpoint!r} does not exist')
     return args
+
+
+def config_input_size(subject) -> tuple:
+    """The input size a config trains at when it says so (mmseg: ``model.data_preprocessor.size``, its crop
+    size), else 224x224."""
+    size = None
+    if subject.config is not None:
+        size = (subject.config.model.get('data_preprocessor') or {}).get('size')
+    return tuple(size) if size else (224, 224)
 
 
 def main(argv=None):
@@ -112,7 +132,7 @@ def main(argv=None):
     result = run_benchmark(
         subjects,
         args.paths,
-        args.input_size,
+        args.input_size or config_input_size(subjects[0]),
         args.threads,
         args.warmup,
         args.rounds,

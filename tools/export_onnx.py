@@ -1,7 +1,9 @@
-"""Export a classifier or a single-stage detector to ONNX, then check the graph against PyTorch.
+"""Export a classifier, a single-stage detector or a segmentor to ONNX, then check the graph against PyTorch.
 
     python tools/export_onnx.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth lcnet_fcos.onnx
     python tools/export_onnx.py configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py pplcnet_x1.0.pth pplcnet.onnx
+    python tools/export_onnx.py configs/lcnet_deeplabv3plus_shapes.py \
+        work_dirs/lcnet_deeplabv3plus_shapes/best_mIoU_iter_1400.pth seg.onnx
 
 The graph has one input ``images`` (N, 3, H, W), already normalised as the config's data preprocessor
 does (mean/std, RGB), with N, H and W dynamic. Outputs:
@@ -10,26 +12,33 @@ does (mean/std, RGB), with N, H and W dynamic. Outputs:
   ``predict_by_feat`` (FCOS: ``cls_scores.L`` (N, classes, H/s, W/s) logits, ``bbox_preds.L`` (N, 4, H/s, W/s)
   distances in pixels, ``score_factors.L`` centerness logits). Box decoding and NMS run outside the
   graph: ``lcnet_mm.deploy.decode_detections(model, outputs, (H, W))`` applies the config's test_cfg.
+- segmentor: ``seg_logits`` (N, num_classes, H, W), the decode head's logits resized to the input; the label
+  map is their argmax over classes.
 
 By default the BN-folded form is exported (``switch_to_deploy``). After export the graph runs in ONNX
 Runtime on two input shapes and the largest difference from PyTorch is printed; for detectors also the
-decoded boxes are compared. Exit status 1 if a difference exceeds --tolerance (absolute for outputs up to 1,
-relative to the largest value for larger ones: FCOS box distances are in pixels, up to hundreds).
+decoded boxes are compared, for segmentors the label maps. Exit status 1 if a difference exceeds --tolerance
+(absolute for outputs up to 1, relative to the largest value for larger ones: FCOS box distances are in
+pixels, up to hundreds).
 """
 
 import argparse
 import sys
 from pathlib import Path
 
+import torch
 from mmengine.config import DictAction
 
 from lcnet_mm.deploy import decode_detections, export_onnx, model_kind, onnx_parity
 from lcnet_mm.utils import build_model_from_config
 
+# Pixels whose two best classes tie within float rounding may flip; anything beyond that is a wrong graph.
+LABEL_AGREEMENT = 0.999
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Export a model to ONNX and check it against PyTorch')
-    parser.add_argument('config', help='mmpretrain classification or mmdet single-stage detection config')
+    parser.add_argument('config', help='mmpretrain classification, mmdet single-stage detection or mmseg config')
     parser.add_argument(
         'checkpoint', help='checkpoint (training or folded form, see --cfg-options); "none" exports random weights'
     )
@@ -99,6 +108,15 @@ def main(argv=None) -> int:
             print(
                 f'  decoded + NMS: {[len(a) for a in ours]} boxes vs PyTorch {[len(b) for b in torch_side]}, '
                 f'max box diff {box_diff:.2e} px {"ok" if passed else "FAILED"}'
+            )
+        if kind == 'segmentor':
+            ours, torch_side = (torch.as_tensor(r[0]).argmax(1) for r in (result['outputs'], result['expected']))
+            agreement = (ours == torch_side).float().mean().item()
+            passed = agreement >= LABEL_AGREEMENT
+            ok &= passed
+            print(
+                f'  label maps: {agreement:.5%} of pixels agree '
+                f'{"ok" if passed else "FAILED"} (>= {LABEL_AGREEMENT:.1%})'
             )
     return 0 if ok else 1
 

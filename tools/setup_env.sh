@@ -29,7 +29,7 @@ pin() {  # pin NAME -> version from pins.txt
 # there is nothing to do.
 stamp=$(cat "$PINS" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 stamp_file="$VENV/.lcnet-mm-setup"
-import_check='import mmcv, mmcv.ops, mmdet.models, mmpretrain.models, lcnet_mm, onnxruntime, openvino; mmcv.ops.nms'
+import_check='import mmcv, mmcv.ops, mmdet.models, mmpretrain.models, mmseg.models, lcnet_mm, onnxruntime, openvino; mmcv.ops.nms'
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] && [ -x "$VENV/bin/ruff" ] \
         && "$VENV/bin/python" -c "$import_check" 2>/dev/null; then
     say "environment in .venv is up to date (pins $stamp)"
@@ -90,8 +90,8 @@ find_wheel() { ls "$wheel_dir"/mmcv-"$MMCV"-*.whl 2>/dev/null | head -n 1; }
 mmcv_wheel=$(find_wheel)
 [ -n "$mmcv_wheel" ] || die "no mmcv wheel in $wheel_dir after the build"
 
-say "installing mmcv (cached wheel), mmengine, mmdet, mmpretrain and lcnet-mm[test] (+ onnx, onnxruntime, openvino)"
-pip_install "$mmcv_wheel" mmengine mmdet mmpretrain opencv-python
+say "installing mmcv (cached wheel), mmengine, mmdet, mmpretrain, mmsegmentation and lcnet-mm[test] (+ onnx, onnxruntime, openvino)"
+pip_install "$mmcv_wheel" mmengine mmdet mmpretrain mmsegmentation ftfy regex opencv-python
 pip_install --no-build-isolation -e "$ROOT[test]"
 # Later installs may have moved setuptools; keep the pinned one that still has pkg_resources.
 pip_install setuptools
@@ -99,4 +99,4 @@ pip_install setuptools
 "$PY" -c "$import_check" || die "the environment does not import: $import_check"
 [ -x "$VENV/bin/ruff" ] || die "ruff (the linter of make test) is missing from $VENV/bin"
 printf '%s' "$stamp" >"$stamp_file"
-say "done: $("$PY" -c 'import torch, mmcv, mmdet, mmpretrain, mmengine; print(f"torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}")')"
+say "done: $("$PY" -c 'import torch, mmcv, mmdet, mmpretrain, mmseg, mmengine; print(f"torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}, mmseg {mmseg.__version__}")')"

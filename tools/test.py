@@ -1,5 +1,5 @@
-"""Evaluate a checkpoint of a detector (mmdet config: COCO bbox mAP) or a classifier (mmpretrain
-config: top-1/top-5), with mmdet's command line.
+"""Evaluate a checkpoint of a detector (mmdet config: COCO bbox mAP), a classifier (mmpretrain config:
+top-1/top-5) or a segmentor (mmseg config: mIoU), with mmdet's command line.
 
     python tools/test.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best_coco_bbox_mAP_epoch_N.pth \
         [--work-dir DIR] [--out results.pkl] [--show-dir vis] [--cfg-options KEY=VALUE ...]
@@ -29,8 +29,9 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true', help='show prediction results in a window')
     parser.add_argument(
         '--show-dir',
-        help='directory where images with predictions drawn are saved '
-        '(relative to WORK_DIR/TIMESTAMP, as in mmdet, unless absolute)',
+        help='directory where images with predictions drawn are saved: relative to WORK_DIR/TIMESTAMP, as in '
+        'mmdet, unless absolute (mmseg configs: the masks go to SHOW_DIR/vis_data/vis_image, SHOW_DIR '
+        'relative to WORK_DIR)',
     )
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     args = parse_runner_arguments(parser, argv)
@@ -52,6 +53,11 @@ def enable_visualization(cfg, toolbox: str, show: bool, show_dir: str, wait_time
         hook.draw = True
         if show_dir:
             hook.test_out_dir = show_dir
+    elif toolbox == 'mmseg':  # SegVisualizationHook: draws every test image; its visualizer saves them
+        hook.draw = True
+        hook.interval = 1
+        if show_dir:
+            cfg.visualizer.save_dir = os.path.join(cfg.work_dir, show_dir)
     else:  # mmpretrain VisualizationHook: every sample (its default draws one in 5000)
         hook.enable = True
         hook.interval = 1

@@ -1,4 +1,5 @@
-"""Train a detector (mmdet config) or a classifier (mmpretrain config), with mmdet's command line.
+"""Train a detector (mmdet config), a classifier (mmpretrain config) or a segmentor (mmseg config), with
+mmdet's command line.
 
 python tools/train.py configs/lcnet_fcos.py [--work-dir DIR] [--resume [CKPT]] [--amp]
                       [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
@@ -20,7 +21,7 @@ from lcnet_mm.utils import (
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a detector or a classifier')
+    parser = argparse.ArgumentParser(description='Train a detector, a classifier or a segmentor')
     parser.add_argument('config', help='train config file path')
     add_runner_arguments(parser, work_dir_help='the dir to save logs and models')
     parser.add_argument(

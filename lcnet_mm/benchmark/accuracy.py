@@ -3,13 +3,13 @@
 import os.path as osp
 from typing import Tuple
 
-METRICS = {'mmdet': 'coco/bbox_mAP', 'mmpretrain': 'accuracy/top1'}
+METRICS = {'mmdet': 'coco/bbox_mAP', 'mmpretrain': 'accuracy/top1', 'mmseg': 'mIoU'}
 
 
 def evaluate(subject, work_dir: str) -> Tuple[str, float]:
     """(metric name, value) of ``subject.checkpoint`` on the test set of ``subject.config``: COCO bbox mAP
-    for detectors, top-1 (%) for classifiers. The data set is whatever the config names (the embedded
-    synthetic sets generate themselves; real ones must be on disk)."""
+    for detectors, top-1 (%) for classifiers, mIoU (%) for segmentors. The data set is whatever the config
+    names (the embedded synthetic sets generate themselves; real ones must be on disk)."""
     from mmengine.runner import Runner
 
     from lcnet_mm.utils import toolbox_of

@@ -1,4 +1,5 @@
 from .synthetic_classification import SyntheticShapesClassification
 from .synthetic_detection import SyntheticShapesCoco
+from .synthetic_segmentation import SyntheticShapesSegmentation
 
-__all__ = ['SyntheticShapesCoco', 'SyntheticShapesClassification']
+__all__ = ['SyntheticShapesCoco', 'SyntheticShapesClassification', 'SyntheticShapesSegmentation']

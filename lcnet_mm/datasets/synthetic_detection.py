@@ -31,9 +31,16 @@ MAX_OVERLAP = 0.35  # of the smaller box: objects overlap partly, never hide eac
 
 
 def render_detection_image(
-    rng: np.random.Generator, image_size=(224, 288), object_size=(10, 120), objects_per_image=(1, 8)
+    rng: np.random.Generator,
+    image_size=(224, 288),
+    object_size=(10, 120),
+    objects_per_image=(1, 8),
+    clutter_on_top: bool = True,
 ):
-    """Return (BGR image, list of (class_index, polygon)) for one random scene."""
+    """Return (BGR image, list of (class_index, polygon) in drawing order) for one random scene.
+
+    ``clutter_on_top=False`` leaves out the distractors drawn over the objects, whose pixels would
+    otherwise belong to no class in a per-pixel mask."""
     height, width = (int(v) for v in rng.integers(image_size[0], image_size[1] + 1, 2))
     image = textured_background(rng, height, width)
     for _ in range(int(rng.integers(1, 6))):
@@ -57,7 +64,7 @@ def render_detection_image(
         draw_polygon(image, polygon, random_color(rng, avoid=local_mean, min_distance=120), rng)
         objects.append((shape, polygon))
         boxes.append(box)
-    for _ in range(int(rng.integers(0, 2))):  # a little clutter on top, as in real scenes
+    for _ in range(int(rng.integers(0, 2)) if clutter_on_top else 0):  # a little clutter on top, as in real scenes
         draw_distractor(image, rng)
     return image, objects
 

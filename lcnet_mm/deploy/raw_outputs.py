@@ -5,6 +5,8 @@ what benchmarks time, what parity checks compare.
 - mmdet dense detector: the head's raw outputs per level, in the order of its ``predict_by_feat``
   arguments (FCOS: cls_scores, bbox_preds, score_factors), named ``<argument>.<level>``. Box decoding and
   NMS are :func:`decode_detections`, run on those tensors outside the network.
+- mmseg segmentor: ``seg_logits`` (N, num_classes, H, W), the decode head's logits resized to the input
+  image as mmseg's ``encode_decode`` does; the label map is their argmax over classes, outside the network.
 - anything else (a backbone, a timm model): its output tensor(s).
 """
 
@@ -16,14 +18,17 @@ import torch.nn as nn
 
 
 def model_kind(model: nn.Module) -> str:
-    """'classifier', 'detector' or 'module'."""
+    """'classifier', 'detector', 'segmentor' or 'module'."""
     from mmdet.models.detectors import BaseDetector
     from mmpretrain.models.classifiers import BaseClassifier
+    from mmseg.models.segmentors import BaseSegmentor
 
     if isinstance(model, BaseClassifier):
         return 'classifier'
     if isinstance(model, BaseDetector):
         return 'detector'
+    if isinstance(model, BaseSegmentor):
+        return 'segmentor'
     return 'module'
 
 
@@ -73,15 +78,28 @@ class RawOutputs(nn.Module):
             return (self.model(images, mode='tensor'),)
         if self.kind == 'detector':
             return _flatten(self.model(images, mode='tensor'))
+        if self.kind == 'segmentor':
+            return (segmentation_logits(self.model, images),)
         return _flatten(self.model(images))
 
     def output_names(self, outputs: Sequence[torch.Tensor]) -> List[str]:
         if self.kind == 'classifier':
             return ['logits']
+        if self.kind == 'segmentor':
+            return ['seg_logits']
         if self.kind == 'detector':
             groups = detector_output_groups(self.model, len(outputs))
             return [f'{group}.{level}' for group in groups for level in range(len(outputs) // len(groups))]
         return [f'output.{i}' for i in range(len(outputs))]
+
+
+def segmentation_logits(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """An mmseg ``EncoderDecoder``'s per-pixel logits at the size of ``images`` (what its ``encode_decode``
+    computes, without the image metas that tracing cannot carry)."""
+    import torch.nn.functional as F
+
+    logits = model(images, mode='tensor')
+    return F.interpolate(logits, size=images.shape[2:], mode='bilinear', align_corners=model.align_corners)
 
 
 def detector_output_groups(model: nn.Module, num_outputs: int) -> List[str]:

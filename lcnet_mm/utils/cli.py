@@ -8,7 +8,7 @@ from typing import Optional
 
 from mmengine.config import Config, DictAction
 
-TOOLBOXES = ('mmdet', 'mmpretrain')
+TOOLBOXES = ('mmdet', 'mmpretrain', 'mmseg')
 
 
 def toolbox_of(cfg: Config) -> str:

@@ -58,6 +58,11 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         in_channels (int): Input image channels.
         out_indices (Sequence[int]): Stages whose outputs are returned; stage ``i`` of the default arch
             has stride ``2**(i+1)``. Negative indices count from the end. Outputs come in stage order.
+        output_stride (int | None): Stride of the last stage's output. None keeps the arch's own (32 for
+            ``'pp_lcnet'``). Smaller values (8 or 16 for segmentation) keep the resolution the way DeepLab does:
+            every stride-2 block past ``output_stride`` runs at stride 1 and the blocks after it dilate their
+            depthwise convs by the stride they gave up (so 16: stage 4 dilated 2; 8: stage 3 by 2, stage 4
+            by 4). Parameters are the same, so every checkpoint loads at every output stride.
         frozen_stages (int): Freeze the stem and stages ``0..frozen_stages`` (parameters stop training,
             norm layers keep their statistics). -1 freezes nothing.
         se_cfg (dict): Keyword arguments of :class:`SqueezeExcitation` for the blocks marked ``use_se``.
@@ -81,6 +86,7 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         stem_channels: int = 16,
         in_channels: int = 3,
         out_indices: Sequence[int] = (4,),
+        output_stride: int = None,
         frozen_stages: int = -1,
         se_cfg: dict = dict(ratio=4),
         conv_cfg: dict = None,
@@ -99,6 +105,8 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         self.arch = _check_arch(self.arch_settings, arch)
         num_stages = len(self.arch)
         self.out_indices = _check_out_indices(out_indices, num_stages)
+        strides_and_dilations = _strides_and_dilations(self.arch, output_stride)
+        self.output_stride = strides_and_dilations[-1][-1][2]
         self.frozen_stages = _check_frozen_stages(frozen_stages, num_stages)
         self.norm_eval = norm_eval
         self.deploy = deploy
@@ -120,15 +128,16 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         )
         self.stages = nn.ModuleList()
         self.stage_channels = []
-        for stage_table in self.arch:
+        for stage_table, stage_strides in zip(self.arch, strides_and_dilations):
             blocks = []
-            for kernel_size, out_channels, stride, use_se in stage_table:
+            for (kernel_size, out_channels, _, use_se), (stride, dilation, _) in zip(stage_table, stage_strides):
                 blocks.append(
                     DepthwiseSeparable(
                         channels,
                         width(out_channels),
                         kernel_size,
                         stride,
+                        dilation,
                         se_cfg=se_cfg if use_se else None,
                         with_cp=with_cp,
                         deploy=deploy,
@@ -241,6 +250,38 @@ def _check_arch(arch_settings: dict, arch) -> list:
             if not ok:
                 raise ValueError(f'PPLCNet arch stage {i} block {j} is {block!r}: {row_help}')
     return [[list(block) for block in stage] for stage in arch]
+
+
+def _strides_and_dilations(arch: list, output_stride) -> list:
+    """Per stage, per block: (stride, dilation, output stride after the block) for ``output_stride``.
+
+    A stride-2 block that would take the map past ``output_stride`` runs at stride 1 with the dilation
+    so far; the blocks after it dilate by the stride given up (DeepLab's convention)."""
+    natural = 2  # the stem
+    reachable = []  # output strides the arch can be cut at: the stride after each stage
+    for stage in arch:
+        natural *= math.prod(block[2] for block in stage)
+        reachable.append(natural)
+    allowed = sorted({s for s in reachable if s >= 8} | {natural})
+    if output_stride is None:
+        output_stride = natural
+    if not _is_int(output_stride) or output_stride not in allowed:
+        raise ValueError(
+            f"PPLCNet output_stride must be one of {allowed} (None: {natural}, the arch's own), got {output_stride!r}"
+        )
+    current, dilation, table = 2, 1, []
+    for stage in arch:
+        rows = []
+        for block in stage:
+            stride = block[2]
+            if stride > 1 and current * stride > output_stride:
+                rows.append((1, dilation, current))
+                dilation *= stride
+            else:
+                current *= stride
+                rows.append((stride, dilation, current))
+        table.append(rows)
+    return table
 
 
 def _check_out_indices(out_indices, num_stages: int) -> tuple:

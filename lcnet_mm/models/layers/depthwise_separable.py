@@ -16,6 +16,7 @@ class DepthwiseSeparable(nn.Module):
         out_channels (int): Output channels of the pointwise conv.
         kernel_size (int): Depthwise kernel size (odd).
         stride (int): Depthwise stride (1 or 2).
+        dilation (int): Depthwise dilation; the padding keeps the map size (``dilation * (k // 2)``).
         se_cfg (dict | None): Keyword arguments of :class:`SqueezeExcitation`; None for no SE.
         conv_cfg, norm_cfg, act_cfg (dict): Passed to mmcv's ``ConvModule``.
         with_cp (bool): Trade compute for memory with gradient checkpointing.
@@ -29,6 +30,7 @@ class DepthwiseSeparable(nn.Module):
         out_channels: int,
         kernel_size: int = 3,
         stride: int = 1,
+        dilation: int = 1,
         se_cfg: dict = None,
         conv_cfg: dict = None,
         norm_cfg: dict = dict(type='BN'),
@@ -44,7 +46,8 @@ class DepthwiseSeparable(nn.Module):
             in_channels,
             kernel_size,
             stride=stride,
-            padding=kernel_size // 2,
+            padding=dilation * (kernel_size // 2),
+            dilation=dilation,
             groups=in_channels,
             **layer_cfg,
         )

@@ -1,0 +1,21 @@
+# mmseg's DeepLabV3+ (R-50-D8, 160k ADE20K 512x512) with PP-LCNet x1.0: the Cityscapes swap on ADE20K's
+# layout (data/ade/ADEChallengeData2016, 150 classes).
+_base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-160k_ade20k-512x512.py'
+custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        _delete_=True,
+        type='PPLCNet',
+        scale=1.0,
+        out_indices=(1, 3, 4),
+        output_stride=8,
+        norm_cfg=dict(
+            type='SyncBN', requires_grad=True
+        ),  # as the base's heads (written out: a base's own dict carries mmseg's scope)
+    ),
+    decode_head=dict(in_channels=512, in_index=2, c1_in_channels=64),
+    auxiliary_head=dict(in_channels=256, in_index=1),
+)
+default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))

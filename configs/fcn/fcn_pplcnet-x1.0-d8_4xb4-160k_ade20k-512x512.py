@@ -1,0 +1,20 @@
+# mmseg's FCN (R-50-D8, 160k ADE20K 512x512) with PP-LCNet x1.0.
+_base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-160k_ade20k-512x512.py'
+custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        _delete_=True,
+        type='PPLCNet',
+        scale=1.0,
+        out_indices=(3, 4),
+        output_stride=8,
+        norm_cfg=dict(
+            type='SyncBN', requires_grad=True
+        ),  # as the base's heads (written out: a base's own dict carries mmseg's scope)
+    ),
+    decode_head=dict(in_channels=512, in_index=1),
+    auxiliary_head=dict(in_channels=256, in_index=0),
+)
+default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))

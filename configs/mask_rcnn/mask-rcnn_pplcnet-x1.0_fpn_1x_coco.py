@@ -1,0 +1,13 @@
+# mmdet's Mask R-CNN (R-50, FPN, 1x COCO; RoIAlign from mmcv's compiled ops) with PP-LCNet x1.0 in place of
+# ResNet-50: instance segmentation. As in the Faster R-CNN swap, the stride-4 stage is returned too, so the
+# RPN and RoI strides (4..64) stay as they are.
+# For ImageNet weights add init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(_delete_=True, type='PPLCNet', scale=1.0, out_indices=(1, 2, 3, 4)),
+    neck=dict(in_channels=[64, 128, 256, 512]),
+)
+
+default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
