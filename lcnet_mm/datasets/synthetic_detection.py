@@ -111,6 +111,35 @@ def generate_detection_split(root: Path, params: dict):
     )
 
 
+def scene_params(owner: str, split, num_images, seed, image_size, object_size, objects_per_image, version: int) -> dict:
+    """The generation parameters of a split of the synthetic scenes (what its manifest records), checked;
+    a bad value is a ValueError that names ``owner``'s argument and what is allowed."""
+    if split not in SPLIT_SEEDS:
+        raise ValueError(f'{owner} split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
+    if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
+        raise ValueError(f'{owner} num_images must be a positive int, got {num_images!r}')
+    for name, value in (
+        ('image_size', image_size),
+        ('object_size', object_size),
+        ('objects_per_image', objects_per_image),
+    ):
+        if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1]):
+            raise ValueError(f'{owner} {name} must be (min, max) with 0 < min <= max, got {value!r}')
+    if object_size[1] > image_size[0] - 4:
+        raise ValueError(
+            f'{owner} object_size max {object_size[1]} does not fit the smallest image side {image_size[0]}'
+        )
+    return dict(
+        version=version,
+        split=split,
+        num_images=num_images,
+        seed=seed,
+        image_size=image_size,
+        object_size=object_size,
+        objects_per_image=objects_per_image,
+    )
+
+
 @DATASETS.register_module()
 class SyntheticShapesCoco(CocoDataset):
     """mmdet's ``CocoDataset`` over a synthetic split that is generated on first use.
@@ -142,32 +171,8 @@ class SyntheticShapesCoco(CocoDataset):
         data_root: str = 'data/synthetic_shapes',
         **kwargs,
     ):
-        if split not in SPLIT_SEEDS:
-            raise ValueError(f'SyntheticShapesCoco split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
-        if not isinstance(num_images, int) or num_images < 1:
-            raise ValueError(f'SyntheticShapesCoco num_images must be a positive int, got {num_images!r}')
-        for name, (low, high) in (
-            ('image_size', image_size),
-            ('object_size', object_size),
-            ('objects_per_image', objects_per_image),
-        ):
-            if not 0 < low <= high:
-                raise ValueError(
-                    f'SyntheticShapesCoco {name} must be (min, max) with 0 < min <= max, got {(low, high)!r}'
-                )
-        if object_size[1] > image_size[0] - 4:
-            raise ValueError(
-                f'SyntheticShapesCoco object_size max {object_size[1]} does not fit the '
-                f'smallest image side {image_size[0]}'
-            )
-        params = dict(
-            version=3,
-            split=split,
-            num_images=num_images,
-            seed=seed,
-            image_size=image_size,
-            object_size=object_size,
-            objects_per_image=objects_per_image,
+        params = scene_params(
+            'SyntheticShapesCoco', split, num_images, seed, image_size, object_size, objects_per_image, version=3
         )
         root = ensure_generated(Path(data_root) / split, params, generate_detection_split)
         kwargs.setdefault('ann_file', 'instances.json')

@@ -21,7 +21,7 @@ from mmseg.datasets import BaseSegDataset
 from lcnet_mm.registry import DATASETS
 from .atomic import ensure_generated
 from .shapes import SHAPES
-from .synthetic_detection import SPLIT_SEEDS, render_detection_image
+from .synthetic_detection import SPLIT_SEEDS, render_detection_image, scene_params
 
 SEGMENTATION_CLASSES = ('background', *SHAPES)
 
@@ -103,33 +103,8 @@ class SyntheticShapesSegmentation(BaseSegDataset):
         data_root: str = 'data/synthetic_shapes_seg',
         **kwargs,
     ):
-        if split not in SPLIT_SEEDS:
-            raise ValueError(f'SyntheticShapesSegmentation split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
-        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
-            raise ValueError(f'SyntheticShapesSegmentation num_images must be a positive int, got {num_images!r}')
-        for name, value in (
-            ('image_size', image_size),
-            ('object_size', object_size),
-            ('objects_per_image', objects_per_image),
-        ):
-            if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1]):
-                raise ValueError(
-                    f'SyntheticShapesSegmentation {name} must be (min, max) with 0 < min <= max, got {value!r}'
-                )
-        if object_size[1] > image_size[0] - 4:
-            raise ValueError(
-                f'SyntheticShapesSegmentation object_size max {object_size[1]} does not fit the '
-                f'smallest image side {image_size[0]}'
-            )
-        params = dict(
-            version=1,
-            split=split,
-            num_images=num_images,
-            seed=seed,
-            image_size=image_size,
-            object_size=object_size,
-            objects_per_image=objects_per_image,
-        )
+        owner = type(self).__name__
+        params = scene_params(owner, split, num_images, seed, image_size, object_size, objects_per_image, version=1)
         root = Path(data_root).absolute()
         generated = ensure_generated(root / f'.{split}', params, generate_segmentation_split)
         _link_split(root, split, generated)
