@@ -100,31 +100,6 @@ def test_benchmark_reports_every_model_and_path(tmp_path, capsys):
     )
 
 
-@pytest.mark.slow
-def test_benchmark_accuracy_equals_test_py(tmp_path, mmpretrain_scope):
-    """With a checkpoint the benchmark evaluates it with the toolbox's runner: the same top-1 as test.py."""
-    config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
-    data = [
-        'test_dataloader.dataset.num_images=20',
-        f'test_dataloader.dataset.data_root={tmp_path / "data"}',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-    ]
-    subject = build_subject(config)
-    checkpoint = tmp_path / 'random.pth'
-    torch.save({'state_dict': subject.model.state_dict()}, checkpoint)
-    status = load_tool('benchmark').main(
-        [config, '--checkpoints', str(checkpoint), '--out-dir', str(tmp_path / 'b'), '--cfg-options', *data, *QUICK]
-    )
-    assert status == 0
-    row = json.loads((tmp_path / 'b' / 'results.json').read_text())['rows'][0]
-    assert row['metric'] == 'accuracy/top1'
-    metrics = load_tool('test').main(
-        [config, str(checkpoint), '--work-dir', str(tmp_path / 't'), '--cfg-options', *data]
-    )
-    assert row['accuracy'] == pytest.approx(metrics['accuracy/top1'])
-
-
 def test_bad_arguments_are_named(tmp_path, capsys):
     tool = load_tool('benchmark')
     for argv, message in (

@@ -15,9 +15,11 @@ from lcnet_mm.deploy import (
     decode_detections,
     example_input,
     export_onnx,
+    keep_float_nodes,
     model_outputs,
     onnx_parity,
 )
+from lcnet_mm.deploy.quantization import node_module
 from lcnet_mm.utils import build_model_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +105,12 @@ def test_export_tool_detector_with_decoding(tmp_path, capsys):
     for d, r in zip(decoded, reference):
         assert d.bboxes.shape[-1] == 4 and d.scores.shape == d.labels.shape
         torch.testing.assert_close(d.bboxes, r.bboxes, rtol=1e-4, atol=1e-3)
+
+    # INT8's 'outputs' rule (layers kept in float) finds the three output convs of every level in this graph.
+    graph = onnx.load(str(out))
+    modules = {n.name: node_module(n) for n in graph.graph.node}
+    kept = sorted(modules[n] for n in keep_float_nodes(graph, ['outputs'])['outputs'])
+    assert kept == sorted([f'bbox_head.{conv}' for conv in ('conv_cls', 'conv_reg', 'conv_centerness')] * 3)
 
 
 def test_export_tool_rejects_two_stage_detectors_and_bad_input(tmp_path):

@@ -39,6 +39,7 @@ def test_the_zoo_has_its_folders():
     }
     assert sorted(p.name for p in CONFIGS.glob('*.py')) == [
         'lcnet_cls_shapes.py',
+        'lcnet_cls_shapes_x1.0.py',
         'lcnet_deeplabv3plus_shapes.py',
         'lcnet_fcos.py',
         'mobilenetv2_fcos.py',

@@ -14,13 +14,23 @@ this one process, so that the ratios hold on a noisy machine.
     python tools/benchmark.py configs/lcnet_deeplabv3plus_shapes.py \
         configs/peers/deeplabv3plus_mobilenet-v3-large_shapes.py --paths eager onnxruntime openvino
 
+    # low precision: INT8 (calibrated on 100 validation images) and BF16 next to fp32, each path scored on
+    # the test set and compared with eager fp32
+    python tools/benchmark.py configs/lcnet_fcos.py --checkpoints work_dirs/lcnet_fcos/best.pth \
+        --input-size 256 256 --paths eager eager-bf16 onnxruntime onnxruntime-int8 openvino openvino-int8 \
+        openvino-bf16
+
 A model is a config (mmpretrain classifier, mmdet single-stage detector or mmseg segmentor, this project's
 or any other) or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
-folded-cl (+ channels-last), jit (trace + freeze), onnxruntime, openvino (see lcnet_mm/benchmark/paths.py).
+folded-cl (+ channels-last), jit (trace + freeze), onnxruntime, openvino, and at low precision eager-bf16,
+onnxruntime-int8, openvino-int8, openvino-bf16 (see lcnet_mm/benchmark/paths.py). INT8 layers kept in float:
+--keep-float (rules stem, pooled, outputs, depthwise, or module:REGEX; "none" quantizes every layer).
 Writes results.md, results.csv, results.json and latency.png to --out-dir.
 
-Exit status 0 when every model/path pair was timed; 1 when some were not (a path a model cannot take, or
-outputs that differ from eager): their rows say why, and every file is written all the same.
+Exit status 0 when every model/path pair was timed and no low-precision path lost more accuracy than its
+tolerance (top-1 / mIoU 1 point, bbox mAP 0.01); 1 otherwise (a path a model cannot take, outputs that
+differ from eager, an accuracy loss): their rows say why, and every file is written all the same. A BF16
+path on a CPU without BF16 is reported as unavailable, which is not an error.
 """
 
 import argparse
@@ -33,6 +43,7 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak mem
 from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import PARTS, PATHS, build_subject, markdown_table, plot, run_benchmark, write_csv, write_json
+from lcnet_mm.deploy import DEFAULT_KEEP_FLOAT, check_keep_float
 
 
 def _positive(kind):
@@ -82,6 +93,17 @@ def parse_args(argv=None):
     parser.add_argument('--throughput-batch', type=int, default=16, help='batch of the throughput run, 0: skip')
     parser.add_argument('--throughput-rounds', type=int, default=5, help='timed batches per model (default 5)')
     parser.add_argument('--no-eval', action='store_true', help='skip accuracy even where a checkpoint is given')
+    parser.add_argument(
+        '--calib', type=_positive(int), default=100, help='INT8 calibration images from the validation set (100)'
+    )
+    parser.add_argument(
+        '--keep-float',
+        nargs='+',
+        default=list(DEFAULT_KEEP_FLOAT),
+        metavar='RULE',
+        help=f'layers INT8 paths keep in float: stem, pooled, outputs, depthwise, module:REGEX, or none '
+        f'(default: {" ".join(DEFAULT_KEEP_FLOAT)})',
+    )
     parser.add_argument('--reference', help='row the "x ref" column divides by: NAME or NAME@PATH (default: first)')
     parser.add_argument('--out-dir', default=None, help='default work_dirs/benchmark/<timestamp>')
     parser.add_argument('--title', default='CPU latency', help='plot title')
@@ -98,6 +120,11 @@ def parse_args(argv=None):
         parser.error(f'--input-size must be at least 32x32, got {list(args.input_size)}')
     if args.warmup < 0 or args.throughput_batch < 0 or args.throughput_rounds < 0:
         parser.error('--warmup, --throughput-batch and --throughput-rounds must be >= 0')
+    args.keep_float = [] if args.keep_float == ['none'] else args.keep_float
+    try:
+        check_keep_float(args.keep_float)
+    except ValueError as error:
+        parser.error(str(error))
     for model in args.models:
         if not model.startswith('timm:') and not os.path.isfile(model):
             parser.error(f'model {model!r} is neither a config file nor timm:<name>')
@@ -142,14 +169,17 @@ def main(argv=None):
         not args.no_eval,
         out_dir,
         args.reference,
+        args.calib,
+        args.keep_float,
     )
 
     table = markdown_table(result['rows'])
     settings = result['settings']
+    machine = result['machine']
     header = (
-        f'input {settings["input_size"][0]}x{settings["input_size"][1]}, fp32, {settings["threads"]} threads, '
-        f'{result["machine"]["cpu"]}; torch {result["machine"]["torch"]}, onnxruntime '
-        f'{result["machine"]["onnxruntime"]}, openvino {result["machine"]["openvino"]}'
+        f'input {settings["input_size"][0]}x{settings["input_size"][1]}, {settings["threads"]} threads, '
+        f'{machine["cpu"]} ({", ".join(machine["low_precision_flags"]) or "no VNNI/BF16 instructions"}); '
+        f'torch {machine["torch"]}, onnxruntime {machine["onnxruntime"]}, openvino {machine["openvino"]}'
     )
     notes = [f'- {r["name"]} / {r["path"]}: {r["note"]}' for r in result['rows'] if r.get('note')]
     uncounted = sorted({op for r in result['rows'] for op in r.get('uncounted_ops') or []})
@@ -163,15 +193,20 @@ def main(argv=None):
     write_json(result, os.path.join(out_dir, 'results.json'))
     figure = plot(result['rows'], os.path.join(out_dir, 'latency.png'), args.title)
     print(f'\nwrote {out_dir}/results.md, results.csv, results.json' + (', latency.png' if figure else ''))
-    untimed = [f'{r["name"]} / {r["path"]}' for r in result['rows'] if r.get('latency_median_ms') is None]
+    rows = result['rows']
+    untimed = [
+        f'{r["name"]} / {r["path"]}' for r in rows if r.get('latency_median_ms') is None and not r.get('unavailable')
+    ]
+    lossy = [f'{r["name"]} / {r["path"]}' for r in rows if r.get('accuracy_loss')]
     if untimed:
         print(
-            f'error: {len(untimed)} of {len(result["rows"])} model/path pairs were not timed (see the notes): '
+            f'error: {len(untimed)} of {len(rows)} model/path pairs were not timed (see the notes): '
             f'{", ".join(untimed)}',
             file=sys.stderr,
         )
-        return 1
-    return 0
+    if lossy:
+        print(f'error: accuracy below eager fp32 by more than the tolerance: {", ".join(lossy)}', file=sys.stderr)
+    return 1 if untimed or lossy else 0
 
 
 if __name__ == '__main__':

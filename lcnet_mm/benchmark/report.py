@@ -17,6 +17,7 @@ COLUMNS = [
     ('throughput_ips', 'throughput (img/s)', '{:.1f}'),
     ('peak_memory_mib', 'peak mem b1, eager (MiB)', '{:.1f}'),
     ('accuracy', 'accuracy', '{:.3f}'),
+    ('accuracy_drop', 'drop vs eager fp32', '{:.3f}'),
     ('max_abs_diff', 'max diff vs eager', '{:.1e}'),
 ]
 
@@ -67,10 +68,10 @@ def pareto_front(points: List[tuple], maximize_y: bool) -> List[int]:
 
 
 def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
-    """Latency against accuracy where models have one (checkpoint given), else against GFLOPs; the Pareto
-    front (the fastest for its accuracy, or for its compute) is joined and ringed."""
+    """Latency against accuracy where rows have one (checkpoint given; one panel per metric when the rows
+    mix classifiers, detectors, segmentors), else against GFLOPs; in each panel the Pareto front (the
+    fastest for its accuracy, or for its compute) is joined and ringed."""
     import matplotlib
-    import matplotlib.ticker
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -78,33 +79,41 @@ def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
     timed = [r for r in rows if r.get('latency_median_ms') is not None]
     if not timed:
         return None
-    with_accuracy = [r for r in timed if r.get('accuracy') is not None]
-    # Accuracy where at least two models have one (the others are left out of the plot), else compute.
-    use_accuracy = len({r['name'] for r in with_accuracy}) >= 2
-    y_key, y_label = (
-        ('accuracy', with_accuracy[0].get('metric') or 'accuracy') if use_accuracy else ('gflops', 'GFLOPs')
-    )
-    timed = [r for r in timed if r.get(y_key) is not None]
-    points = [(r['latency_median_ms'], r[y_key]) for r in timed]
-    front = pareto_front(points, maximize_y=use_accuracy)
-
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    panels = {}
+    for r in timed:
+        if r.get('accuracy') is not None:
+            panels.setdefault(r.get('metric') or 'accuracy', []).append(r)
+    # Accuracy where at least two rows have one (paths or models to compare), else compute.
+    panels = {metric: group for metric, group in panels.items() if len(group) >= 2}
+    maximize = bool(panels)
+    if not panels:
+        panels = {'GFLOPs': [r for r in timed if r.get('gflops') is not None]}
     names = sorted({r['name'] for r in timed})
-    markers = 'osD^v<>pP*Xh'
     paths = sorted({r['path'] for r in timed})
+    fig, axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 5.5), squeeze=False)
+    for ax, (label, group) in zip(axes[0], panels.items()):
+        _plot_panel(ax, group, 'accuracy' if maximize else 'gflops', label, maximize, names, paths)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_panel(ax, rows: List[Dict], y_key: str, y_label: str, maximize: bool, names: List, paths: List):
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    points = [(r['latency_median_ms'], r[y_key]) for r in rows]
+    front = pareto_front(points, maximize_y=maximize)
+    markers = 'osD^v<>pP*Xh'
     colors = plt.get_cmap('tab10')
-    for r, (x, y) in zip(timed, points):
-        ax.scatter(
-            x,
-            y,
-            marker=markers[names.index(r['name']) % len(markers)],
-            color=colors(paths.index(r['path']) % 10),
-            s=50,
-            zorder=3,
-        )
-    for name in names:
+    for r, (x, y) in zip(rows, points):
+        marker = markers[names.index(r['name']) % len(markers)]
+        ax.scatter(x, y, marker=marker, color=colors(paths.index(r['path']) % 10), s=50, zorder=3)
+    for name in sorted({r['name'] for r in rows}):
         ax.scatter([], [], marker=markers[names.index(name) % len(markers)], color='gray', label=name)
-    for p in paths:
+    for p in sorted({r['path'] for r in rows}):
         ax.scatter([], [], marker='s', color=colors(paths.index(p) % 10), label=f'path: {p}')
     front_points = sorted(points[i] for i in front)
     ax.plot([p[0] for p in front_points], [p[1] for p in front_points], 'k--', lw=1, zorder=2, label='Pareto front')
@@ -118,10 +127,5 @@ def plot(rows: List[Dict], path: str, title: str) -> Optional[str]:
     ax.tick_params(axis='x', which='minor', labelsize=7)
     ax.set_xlabel('latency, batch 1 (ms, median, log scale)')
     ax.set_ylabel(y_label)
-    ax.set_title(title)
     ax.grid(True, which='both', alpha=0.3)
     ax.legend(fontsize=7, loc='best')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

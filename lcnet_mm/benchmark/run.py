@@ -6,14 +6,18 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from lcnet_mm.deploy import output_difference
-from .accuracy import evaluate
+from lcnet_mm.deploy import DEFAULT_KEEP_FLOAT, PrecisionUnavailable, output_difference
+from lcnet_mm.engine.cpu_features import cpu_flags
+from .accuracy import ACCURACY_TOLERANCE, METRICS, evaluate, evaluate_runtime
 from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
-from .paths import build_path
+from .paths import LOW_PRECISION_PATHS, build_path
 
 # A path whose outputs differ more than this from eager (absolutely, or relative to outputs larger than 1,
-# such as a detector's box distances in pixels) computes something else: reported, not timed.
+# such as a detector's box distances in pixels) computes something else: reported, not timed. Low-precision
+# paths differ by design: their accuracy on the test set decides (ACCURACY_TOLERANCE).
 PARITY_TOLERANCE = 1e-3
+# The CPU instructions behind the low-precision figures, reported with every run.
+LOW_PRECISION_FLAGS = ('avx512_vnni', 'avx_vnni', 'amx_int8', 'avx512_bf16', 'amx_bf16')
 
 
 def run_benchmark(
@@ -29,6 +33,8 @@ def run_benchmark(
     evaluate_accuracy: bool = True,
     out_dir: str = 'work_dirs/benchmark',
     reference: Optional[str] = None,
+    calibration: int = 100,
+    keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT,
     log=print,
 ) -> Dict:
     torch.set_num_threads(threads)
@@ -68,15 +74,21 @@ def run_benchmark(
             rows.append(row)
             log(f'[benchmark] {subject.name}: preparing path {path}')
             try:
-                run = build_path(path, subject, images, threads, onnx_dir)
+                run = build_path(path, subject, images, threads, onnx_dir, calibration, keep_float)
                 row['max_abs_diff'], scaled_diff = output_difference(run(images), expected)
                 if getattr(run, 'note', None):
                     row['note'] = run.note
+                if path in LOW_PRECISION_PATHS:
+                    _low_precision_accuracy(row, subject, run, evaluate_accuracy, out_dir, log)
+            except PrecisionUnavailable as error:  # a property of this CPU, reported as such
+                row.update(unavailable=True, note=f'unavailable: {error}')
+                log(f'[benchmark]   {row["note"]}')
+                continue
             except Exception as error:  # noqa: BLE001  (a path a model cannot take is a result, not a crash)
                 row['note'] = f'{path} failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}'
                 log(f'[benchmark]   {row["note"]}')
                 continue
-            if not scaled_diff <= PARITY_TOLERANCE:
+            if path not in LOW_PRECISION_PATHS and not scaled_diff <= PARITY_TOLERANCE:
                 row['note'] = (
                     f'outputs differ from eager by {row["max_abs_diff"]:.2e} (> {PARITY_TOLERANCE:g}); not timed'
                 )
@@ -111,9 +123,34 @@ def run_benchmark(
             throughput_batch=throughput_batch,
             paths=list(paths),
             reference=reference,
+            calibration=calibration,
+            keep_float=list(keep_float),
         ),
         machine=_machine(),
     )
+
+
+def _low_precision_accuracy(row: Dict, subject, run, evaluate_accuracy: bool, out_dir: str, log):
+    """A low-precision path's own accuracy on the test set (replacing the eager accuracy the row was built
+    with), how far it falls below eager fp32's, and a note when that is more than the tolerance."""
+    eager_accuracy = row.pop('accuracy', None)
+    if eager_accuracy is None:
+        reason = 'no checkpoint' if evaluate_accuracy else '--no-eval'
+        row['note'] = '; '.join(filter(None, [row.get('note'), f'accuracy not measured ({reason})']))
+        return
+    log(f'[benchmark]   {row["path"]}: accuracy on the test set')
+    _, row['accuracy'] = evaluate_runtime(subject, run, os.path.join(out_dir, 'eval'))
+    row['accuracy_drop'] = eager_accuracy - row['accuracy']
+    toolbox = next(toolbox for toolbox, key in METRICS.items() if key == row['metric'])
+    tolerance = ACCURACY_TOLERANCE[toolbox]
+    if row['accuracy_drop'] > tolerance:
+        row['accuracy_loss'] = True
+        loss = (
+            f'ACCURACY LOSS: {row["metric"]} {row["accuracy"]:.3f} vs eager fp32 {eager_accuracy:.3f}, '
+            f'down {row["accuracy_drop"]:.3f} (tolerance {tolerance:g})'
+        )
+        row['note'] = '; '.join(filter(None, [row.get('note'), loss]))
+        log(f'[benchmark]   {loss}')
 
 
 def _flops(subject, images) -> Dict:
@@ -156,9 +193,11 @@ def _machine() -> Dict:
             model_name = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
     except OSError:
         pass
+    flags = cpu_flags()
     return dict(
         cpu=model_name or platform.processor(),
         cores=os.cpu_count(),
+        low_precision_flags=[flag for flag in LOW_PRECISION_FLAGS if flag in flags],
         torch=torch.__version__,
         onnxruntime=onnxruntime.__version__,
         openvino=openvino.__version__,

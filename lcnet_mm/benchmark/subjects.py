@@ -25,6 +25,8 @@ class Subject:
     kind: str  # classifier, detector or module
     config: object = None  # mmengine Config, None for timm models
     onnx_path: Optional[str] = None  # set once the network is exported in a run
+    calibration: Optional[list] = None  # INT8 calibration images, gathered once per run
+    calibration_source: str = ''
 
     @property
     def file_name(self) -> str:

@@ -1,15 +1,41 @@
-"""Inference forms of trained models: BN folding, the raw network outputs, ONNX export and the runtimes
-that run it (ONNX Runtime, OpenVINO)."""
+"""Inference forms of trained models: BN folding, the raw network outputs, ONNX export, the runtimes
+that run it (ONNX Runtime, OpenVINO) and post-training INT8 quantization for both."""
 
 from .onnx_export import export_onnx, onnx_parity
-from .raw_outputs import RawOutputs, decode_detections, example_input, model_kind, model_outputs, output_difference
-from .runtimes import OnnxRuntimeModel, OpenVinoModel
+from .quantization import (
+    BACKENDS,
+    DEFAULT_KEEP_FLOAT,
+    KEEP_FLOAT_RULES,
+    check_keep_float,
+    keep_float_nodes,
+    quantize_onnxruntime,
+    quantize_openvino,
+)
+from .raw_outputs import (
+    RawOutputs,
+    decode_detections,
+    example_input,
+    model_kind,
+    model_outputs,
+    output_difference,
+    predictions_from_outputs,
+)
+from .runtimes import OnnxRuntimeModel, OpenVinoModel, PrecisionUnavailable
 from .switch import switch_to_deploy
 
 __all__ = [
+    'BACKENDS',
+    'DEFAULT_KEEP_FLOAT',
+    'KEEP_FLOAT_RULES',
     'RawOutputs',
     'OnnxRuntimeModel',
     'OpenVinoModel',
+    'PrecisionUnavailable',
+    'check_keep_float',
+    'keep_float_nodes',
+    'predictions_from_outputs',
+    'quantize_onnxruntime',
+    'quantize_openvino',
     'decode_detections',
     'example_input',
     'export_onnx',

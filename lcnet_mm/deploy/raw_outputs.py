@@ -116,15 +116,19 @@ def model_outputs(model: nn.Module, images: torch.Tensor) -> Tuple[torch.Tensor,
         return RawOutputs(model)(images)
 
 
+def _grouped(model: nn.Module, outputs: Sequence) -> list:
+    tensors = [torch.as_tensor(output).float() for output in outputs]
+    groups = detector_output_groups(model, len(tensors))
+    per_group = len(tensors) // len(groups)
+    return [tensors[i * per_group : (i + 1) * per_group] for i in range(len(groups))]
+
+
 def decode_detections(model: nn.Module, outputs: Sequence, image_shape: Sequence[int]) -> list:
     """Box decoding and NMS of a dense detector's raw outputs (torch tensors or numpy arrays, in the order
     and grouping of :class:`RawOutputs`), with the config's ``test_cfg``: a list of InstanceData per image
     (``bboxes`` in input-image pixels, ``scores``, ``labels``)."""
     _check_exportable_detector(model)
-    tensors = [torch.as_tensor(output) for output in outputs]
-    groups = detector_output_groups(model, len(tensors))
-    per_group = len(tensors) // len(groups)
-    grouped = [tensors[i * per_group : (i + 1) * per_group] for i in range(len(groups))]
+    grouped = _grouped(model, outputs)
     height, width = image_shape
     metas = [
         dict(
@@ -134,9 +138,28 @@ def decode_detections(model: nn.Module, outputs: Sequence, image_shape: Sequence
             scale_factor=(1.0, 1.0),
             batch_input_shape=(height, width),
         )
-    ] * tensors[0].shape[0]
+    ] * grouped[0][0].shape[0]
     with torch.no_grad():
         return model.bbox_head.predict_by_feat(*grouped, batch_img_metas=metas, rescale=False)
+
+
+def predictions_from_outputs(model: nn.Module, outputs: Sequence, data_samples: list) -> list:
+    """The toolbox's predictions (its data samples, as ``model.predict`` fills them) from the raw outputs
+    of ``RawOutputs(model)`` computed elsewhere (an ONNX runtime, a quantized graph) on a batch that
+    ``model.data_preprocessor`` prepared: the same post-processing as the model's own ``predict``, so the
+    toolbox's metric can score any runtime."""
+    kind = model_kind(model)
+    with torch.no_grad():
+        if kind == 'classifier':
+            return model.head._get_predictions(torch.as_tensor(outputs[0]).float(), data_samples)
+        if kind == 'detector':
+            _check_exportable_detector(model)
+            metas = [sample.metainfo for sample in data_samples]
+            results = model.bbox_head.predict_by_feat(*_grouped(model, outputs), batch_img_metas=metas, rescale=True)
+            return model.add_pred_to_datasample(data_samples, results)
+        if kind == 'segmentor':
+            return model.postprocess_result(torch.as_tensor(outputs[0]).float(), data_samples)
+    raise ValueError(f'{type(model).__name__} is not a classifier, detector or segmentor: no predictions to score')
 
 
 def output_difference(outputs, reference) -> tuple:

@@ -1,4 +1,6 @@
-"""ONNX models in ONNX Runtime and OpenVINO, fp32 on the CPU, callable like ``model(images) -> outputs``."""
+"""ONNX models (and OpenVINO IR) in ONNX Runtime and OpenVINO on the CPU, callable like
+``model(images) -> outputs``: fp32, INT8 where the model file is quantized (:mod:`.quantization`), and
+OpenVINO in BF16 where the CPU computes it."""
 
 from typing import List, Optional
 
@@ -33,16 +35,38 @@ class OnnxRuntimeModel:
         return self.session.run(None, {self.input_name: _as_numpy(images)})
 
 
-class OpenVinoModel:
-    """An ONNX file in OpenVINO's CPU plugin, compiled once per input shape (static shapes run fastest),
-    latency hint, fp32 kept (the plugin would otherwise pick bf16 on CPUs that have it)."""
+class PrecisionUnavailable(RuntimeError):
+    """The CPU (or the runtime on it) does not compute in the precision asked for."""
 
-    def __init__(self, path: str, threads: Optional[int] = None):
+
+OPENVINO_PRECISIONS = {'f32': 'float32', 'bf16': 'bfloat16'}
+
+
+def openvino_capabilities(core) -> list:
+    """What OpenVINO's CPU plugin computes natively here ('FP32', 'INT8', 'BF16', ...)."""
+    return list(core.get_property('CPU', 'OPTIMIZATION_CAPABILITIES'))
+
+
+class OpenVinoModel:
+    """An ONNX file or OpenVINO IR in OpenVINO's CPU plugin, compiled once per input shape (static shapes
+    run fastest), latency hint. ``precision`` is the precision of the float layers: 'f32' (kept: the plugin
+    would otherwise pick bf16 on CPUs that have it) or 'bf16', refused with :class:`PrecisionUnavailable`
+    where the plugin would not run it (it silently falls back to f32 on a CPU without BF16)."""
+
+    def __init__(self, path: str, threads: Optional[int] = None, precision: str = 'f32'):
         import openvino as ov
 
+        if precision not in OPENVINO_PRECISIONS:
+            raise ValueError(f'precision must be one of {sorted(OPENVINO_PRECISIONS)}, got {precision!r}')
         self.core = ov.Core()
         self.path = path
-        self.config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32'}
+        self.precision = precision
+        capabilities = openvino_capabilities(self.core)
+        if precision == 'bf16' and 'BF16' not in capabilities:
+            raise PrecisionUnavailable(
+                f'OpenVINO {precision}: this CPU lacks it (the CPU plugin reports {", ".join(capabilities)})'
+            )
+        self.config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': precision}
         if threads:
             self.config['INFERENCE_NUM_THREADS'] = int(threads)
         self._compiled = {}
@@ -51,7 +75,13 @@ class OpenVinoModel:
         if shape not in self._compiled:
             model = self.core.read_model(self.path)
             model.reshape({model.inputs[0].get_any_name(): list(shape)})
-            self._compiled[shape] = self.core.compile_model(model, 'CPU', self.config)
+            compiled = self.core.compile_model(model, 'CPU', self.config)
+            effective = str(compiled.get_property('INFERENCE_PRECISION_HINT'))
+            if OPENVINO_PRECISIONS[self.precision] not in effective:
+                raise PrecisionUnavailable(
+                    f'OpenVINO compiled the model in {effective}, not {self.precision}: this CPU does not run it'
+                )
+            self._compiled[shape] = compiled
         return self._compiled[shape]
 
     def __call__(self, images) -> List[np.ndarray]:

@@ -27,6 +27,10 @@ def build_model_from_config(
     init_default_scope(scope)
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
     model_cfg = cfg.model.copy()
+    # mmpretrain configs give the data preprocessor (mean, std, RGB) at the top level; the Runner moves it
+    # into the model, and so must anything else that builds the model (predictions, calibration images).
+    if cfg.get('data_preprocessor') is not None and 'data_preprocessor' not in model_cfg:
+        model_cfg.data_preprocessor = cfg.data_preprocessor
     if architecture_only and isinstance(model_cfg.get('backbone'), dict):
         model_cfg.backbone = model_cfg.backbone.copy()
         model_cfg.backbone.pop('init_cfg', None)
