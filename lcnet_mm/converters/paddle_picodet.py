@@ -214,9 +214,14 @@ def picodet_model_config(arch: Dict, scale: float) -> Dict:
 
 def picodet_shapes(model_cfg: Dict) -> Dict[str, torch.Size]:
     """Shapes of the state dict of the detector ``model_cfg`` describes."""
+    from mmengine.registry import DefaultScope
+
     shapes = {}
-    for part in ('backbone', 'neck', 'bbox_head'):
-        cfg = dict(model_cfg[part])
-        module = _CLASSES[cfg.pop('type')](**cfg)
-        shapes.update({f'{part}.{k}': v.shape for k, v in module.state_dict().items()})
+    # The head's mmdet base builds its coders and generators from the registry of the current default
+    # scope: in a process where another toolbox's scope is current (an mmpretrain run) that would fail.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        for part in ('backbone', 'neck', 'bbox_head'):
+            cfg = dict(model_cfg[part])
+            module = _CLASSES[cfg.pop('type')](**cfg)
+            shapes.update({f'{part}.{k}': v.shape for k, v in module.state_dict().items()})
     return shapes
