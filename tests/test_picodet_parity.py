@@ -144,3 +144,8 @@ def test_config_check_names_a_picodet_of_another_size(tmp_path, capsys):
         == 1
     )
     assert 'backbone.stem.conv.weight' in capsys.readouterr().err
+
+
+def test_conversion_does_not_depend_on_the_current_scope(tmp_path, mmpretrain_scope):
+    """A process where another toolbox's scope is current (after an mmpretrain run) converts the same way."""
+    assert load_tool('convert_weights').main([str(unpack('picodet_v2_xs', tmp_path)), str(tmp_path / 'out.pth')]) == 0
