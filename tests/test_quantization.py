@@ -137,7 +137,7 @@ def test_benchmark_scores_every_path_with_the_toolbox_metric(tmp_path, capsys, m
     checkpoint = tmp_path / 'random.pth'
     torch.save({'state_dict': build_subject(CLS_SHAPES).model.state_dict()}, checkpoint)
     # Flag every path that is not better than eager: the run must say so and exit 1.
-    monkeypatch.setitem(ACCURACY_TOLERANCE, 'mmpretrain', -1e-9)
+    monkeypatch.setitem(ACCURACY_TOLERANCE, 'accuracy/top1', -1e-9)
     low = ['eager-bf16', 'onnxruntime-int8', 'openvino-int8', 'openvino-bf16']
     status = load_tool('benchmark').main(
         [CLS_SHAPES, '--checkpoints', str(checkpoint), '--out-dir', str(tmp_path / 'b'), '--calib', '4']

@@ -43,7 +43,7 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak mem
 from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import PARTS, PATHS, build_subject, markdown_table, plot, run_benchmark, write_csv, write_json
-from lcnet_mm.deploy import DEFAULT_KEEP_FLOAT, check_keep_float
+from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments
 
 
 def _positive(kind):
@@ -93,17 +93,7 @@ def parse_args(argv=None):
     parser.add_argument('--throughput-batch', type=int, default=16, help='batch of the throughput run, 0: skip')
     parser.add_argument('--throughput-rounds', type=int, default=5, help='timed batches per model (default 5)')
     parser.add_argument('--no-eval', action='store_true', help='skip accuracy even where a checkpoint is given')
-    parser.add_argument(
-        '--calib', type=_positive(int), default=100, help='INT8 calibration images from the validation set (100)'
-    )
-    parser.add_argument(
-        '--keep-float',
-        nargs='+',
-        default=list(DEFAULT_KEEP_FLOAT),
-        metavar='RULE',
-        help=f'layers INT8 paths keep in float: stem, pooled, outputs, depthwise, module:REGEX, or none '
-        f'(default: {" ".join(DEFAULT_KEEP_FLOAT)})',
-    )
+    add_quantization_arguments(parser)
     parser.add_argument('--reference', help='row the "x ref" column divides by: NAME or NAME@PATH (default: first)')
     parser.add_argument('--out-dir', default=None, help='default work_dirs/benchmark/<timestamp>')
     parser.add_argument('--title', default='CPU latency', help='plot title')
@@ -120,11 +110,7 @@ def parse_args(argv=None):
         parser.error(f'--input-size must be at least 32x32, got {list(args.input_size)}')
     if args.warmup < 0 or args.throughput_batch < 0 or args.throughput_rounds < 0:
         parser.error('--warmup, --throughput-batch and --throughput-rounds must be >= 0')
-    args.keep_float = [] if args.keep_float == ['none'] else args.keep_float
-    try:
-        check_keep_float(args.keep_float)
-    except ValueError as error:
-        parser.error(str(error))
+    check_quantization_arguments(parser, args)
     for model in args.models:
         if not model.startswith('timm:') and not os.path.isfile(model):
             parser.error(f'model {model!r} is neither a config file nor timm:<name>')

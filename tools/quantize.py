@@ -29,17 +29,10 @@ import sys
 from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import build_subject
-from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, METRICS, evaluate_runtime
+from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
 from lcnet_mm.benchmark.paths import int8_model_file, onnx_file
-from lcnet_mm.deploy import (
-    BACKENDS,
-    DEFAULT_KEEP_FLOAT,
-    OnnxRuntimeModel,
-    OpenVinoModel,
-    check_keep_float,
-    example_input,
-)
-from lcnet_mm.utils import toolbox_of
+from lcnet_mm.deploy import BACKENDS, OnnxRuntimeModel, OpenVinoModel, example_input
+from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments
 
 
 def parse_args(argv=None):
@@ -52,15 +45,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='trained checkpoint')
     parser.add_argument('out_dir', help='directory for the fp32 ONNX, the INT8 model and quantization.json')
     parser.add_argument('--backend', choices=BACKENDS, required=True, help='runtime the INT8 model is for')
-    parser.add_argument('--calib', type=int, default=100, help='calibration images from the validation set (100)')
-    parser.add_argument(
-        '--keep-float',
-        nargs='+',
-        default=list(DEFAULT_KEEP_FLOAT),
-        metavar='RULE',
-        help='layers kept in float: stem, pooled, outputs, depthwise, module:REGEX, or none '
-        f'(default: {" ".join(DEFAULT_KEEP_FLOAT)})',
-    )
+    add_quantization_arguments(parser)
     parser.add_argument('--threads', type=int, default=2, help='CPU threads of the runtime while scoring (2)')
     parser.add_argument('--no-eval', action='store_true', help='quantize only; do not score on the test set')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of the config')
@@ -69,15 +54,9 @@ def parse_args(argv=None):
         parser.error(f'config {args.config!r} does not exist')
     if not os.path.isfile(args.checkpoint):
         parser.error(f'checkpoint {args.checkpoint!r} does not exist')
-    if args.calib < 1:
-        parser.error(f'--calib must be at least 1, got {args.calib}')
     if args.threads < 1:
         parser.error(f'--threads must be at least 1, got {args.threads}')
-    args.keep_float = [] if args.keep_float == ['none'] else args.keep_float
-    try:
-        check_keep_float(args.keep_float)
-    except ValueError as error:
-        parser.error(str(error))
+    check_quantization_arguments(parser, args)
     return args
 
 
@@ -105,11 +84,10 @@ def main(argv=None):
     )
     status = 0
     if not args.no_eval:
-        toolbox = toolbox_of(subject.config)
-        metric, tolerance = METRICS[toolbox], ACCURACY_TOLERANCE[toolbox]
         eval_dir = os.path.join(args.out_dir, 'eval')
-        _, fp32 = evaluate_runtime(subject, runtime(fp32_path, threads=args.threads), eval_dir)
+        metric, fp32 = evaluate_runtime(subject, runtime(fp32_path, threads=args.threads), eval_dir)
         _, int8 = evaluate_runtime(subject, runtime(int8_path, threads=args.threads), eval_dir)
+        tolerance = ACCURACY_TOLERANCE[metric]
         record.update(metric=metric, fp32=fp32, int8=int8, drop=fp32 - int8, tolerance=tolerance)
         print(f'\n| {args.backend} | {metric} |\n|---|---|\n| fp32 | {fp32:.4f} |\n| int8 | {int8:.4f} |')
         print(f'\nINT8 - fp32: {int8 - fp32:+.4f} (tolerance {tolerance:g})')

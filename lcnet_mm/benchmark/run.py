@@ -7,8 +7,8 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from lcnet_mm.deploy import DEFAULT_KEEP_FLOAT, PrecisionUnavailable, output_difference
-from lcnet_mm.engine.cpu_features import cpu_flags
-from .accuracy import ACCURACY_TOLERANCE, METRICS, evaluate, evaluate_runtime
+from lcnet_mm.engine.cpu_features import BF16_FLAGS, INT8_FLAGS, cpu_flags
+from .accuracy import ACCURACY_TOLERANCE, evaluate, evaluate_runtime
 from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
 from .paths import LOW_PRECISION_PATHS, build_path
 
@@ -16,8 +16,6 @@ from .paths import LOW_PRECISION_PATHS, build_path
 # such as a detector's box distances in pixels) computes something else: reported, not timed. Low-precision
 # paths differ by design: their accuracy on the test set decides (ACCURACY_TOLERANCE).
 PARITY_TOLERANCE = 1e-3
-# The CPU instructions behind the low-precision figures, reported with every run.
-LOW_PRECISION_FLAGS = ('avx512_vnni', 'avx_vnni', 'amx_int8', 'avx512_bf16', 'amx_bf16')
 
 
 def run_benchmark(
@@ -141,8 +139,7 @@ def _low_precision_accuracy(row: Dict, subject, run, evaluate_accuracy: bool, ou
     log(f'[benchmark]   {row["path"]}: accuracy on the test set')
     _, row['accuracy'] = evaluate_runtime(subject, run, os.path.join(out_dir, 'eval'))
     row['accuracy_drop'] = eager_accuracy - row['accuracy']
-    toolbox = next(toolbox for toolbox, key in METRICS.items() if key == row['metric'])
-    tolerance = ACCURACY_TOLERANCE[toolbox]
+    tolerance = ACCURACY_TOLERANCE[row['metric']]
     if row['accuracy_drop'] > tolerance:
         row['accuracy_loss'] = True
         loss = (
@@ -197,7 +194,7 @@ def _machine() -> Dict:
     return dict(
         cpu=model_name or platform.processor(),
         cores=os.cpu_count(),
-        low_precision_flags=[flag for flag in LOW_PRECISION_FLAGS if flag in flags],
+        low_precision_flags=[flag for flag in INT8_FLAGS + BF16_FLAGS if flag in flags],  # what the figures rest on
         torch=torch.__version__,
         onnxruntime=onnxruntime.__version__,
         openvino=openvino.__version__,

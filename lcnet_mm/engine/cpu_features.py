@@ -7,6 +7,9 @@ from typing import FrozenSet
 # Instruction sets that compute BF16 in hardware: AVX-512 BF16 (dot products, conversions) and AMX-BF16
 # (tile matrix multiply). Without them oneDNN emulates BF16 through fp32, which is slower than fp32.
 BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
+# Instruction sets that multiply int8 in hardware (u8 x s8 dot products: AVX-512 / AVX VNNI, AMX tiles);
+# without them int8 convolutions take a slower multi-instruction path.
+INT8_FLAGS = ('avx512_vnni', 'avx_vnni', 'amx_int8')
 
 
 @functools.lru_cache(maxsize=None)

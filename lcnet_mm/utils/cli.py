@@ -1,5 +1,6 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config with mmdet-style command-line
-overrides, for mmdet and mmpretrain configs alike (the toolbox is chosen by ``default_scope``)."""
+"""What the tools share: loading a config with mmdet-style command-line overrides, for mmdet, mmpretrain
+and mmseg configs alike (the toolbox is chosen by ``default_scope``), and the INT8 options of
+``tools/benchmark.py`` and ``tools/quantize.py``."""
 
 import argparse
 import os
@@ -107,3 +108,31 @@ def disable_amp(cfg: Config) -> None:
     if cfg.optim_wrapper.get('type') in AMP_WRAPPERS:
         cfg.optim_wrapper.type = 'OptimWrapper'
         cfg.optim_wrapper.pop('loss_scale', None)
+
+
+def add_quantization_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--calib`` and ``--keep-float``, the INT8 options; check them with :func:`check_quantization_arguments`."""
+    from lcnet_mm.deploy import DEFAULT_KEEP_FLOAT
+
+    parser.add_argument('--calib', type=int, default=100, help='INT8 calibration images from the validation set (100)')
+    parser.add_argument(
+        '--keep-float',
+        nargs='+',
+        default=list(DEFAULT_KEEP_FLOAT),
+        metavar='RULE',
+        help='layers INT8 keeps in float: stem, pooled, outputs, depthwise, module:REGEX, or none '
+        f'(default: {" ".join(DEFAULT_KEEP_FLOAT)})',
+    )
+
+
+def check_quantization_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse bad INT8 options through ``parser.error``; ``--keep-float none`` becomes an empty list."""
+    from lcnet_mm.deploy import check_keep_float
+
+    if args.calib < 1:
+        parser.error(f'--calib must be at least 1, got {args.calib}')
+    args.keep_float = [] if args.keep_float == ['none'] else args.keep_float
+    try:
+        check_keep_float(args.keep_float)
+    except ValueError as error:
+        parser.error(str(error))
