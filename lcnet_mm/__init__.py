@@ -1,6 +1,6 @@
 """lcnet-mm: PP-LCNet for the OpenMMLab 2.x toolboxes.
 
-Importing the package registers ``PPLCNet``, ``LCNetClsHead`` and the other modules in the ``lcnet_mm``
+Importing the package registers ``PPLCNet``, ``PPLCNetV2``, ``LCNetClsHead`` and the other modules in the ``lcnet_mm``
 registry scope and, by their bare names, in mmdet's, mmpretrain's and mmseg's registries (configs use
 ``custom_imports=dict(imports=['lcnet_mm'], allow_failed_imports=False)``), and adds the ``paddle://`` and
 ``timm://`` checkpoint schemes. It changes nothing else: see :mod:`lcnet_mm.registry`.
@@ -8,7 +8,7 @@ registry scope and, by their bare names, in mmdet's, mmpretrain's and mmseg's re
 
 from .datasets import SyntheticShapesClassification, SyntheticShapesCoco, SyntheticShapesSegmentation
 from .engine import ChannelsLastHook, CpuAmpOptimWrapper, TrainTimeHook, WeightsOnlyCheckpointHook
-from .models import LCNetClsHead, PPLCNet
+from .models import LCNetClsHead, PPLCNet, PPLCNetV2
 from .registry import register_checkpoint_schemes, register_in_toolboxes
 
 __version__ = '0.1.0'
@@ -18,6 +18,7 @@ register_checkpoint_schemes()
 
 __all__ = [
     'PPLCNet',
+    'PPLCNetV2',
     'LCNetClsHead',
     'SyntheticShapesCoco',
     'SyntheticShapesClassification',

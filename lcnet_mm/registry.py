@@ -39,19 +39,28 @@ MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
 # the detection data set an mmdet CocoDataset, so each goes only where it can be used.
 TOOLBOX_MODULES = {
     'mmdet': dict(
-        MODELS=('PPLCNet', 'LCPAN', 'CSPPAN', 'PicoHeadV2', 'PicoHead', 'ProbabilityVarifocalLoss', 'SSDHeadCompat'),
+        MODELS=(
+            'PPLCNet',
+            'PPLCNetV2',
+            'LCPAN',
+            'CSPPAN',
+            'PicoHeadV2',
+            'PicoHead',
+            'ProbabilityVarifocalLoss',
+            'SSDHeadCompat',
+        ),
         DATASETS=('SyntheticShapesCoco',),
         HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
     'mmpretrain': dict(
-        MODELS=('PPLCNet', 'LCNetClsHead'),
+        MODELS=('PPLCNet', 'PPLCNetV2', 'LCNetClsHead'),
         DATASETS=('SyntheticShapesClassification',),
         HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
     'mmseg': dict(
-        MODELS=('PPLCNet',),
+        MODELS=('PPLCNet', 'PPLCNetV2'),
         DATASETS=('SyntheticShapesSegmentation',),
         HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),

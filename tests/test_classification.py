@@ -18,7 +18,10 @@ from lcnet_mm.models.layers import make_divisible
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGENET_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'pplcnet').glob('*.py'))
+V2_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'pplcnet_v2').glob('*.py'))
 PUBLISHED_TOP1 = {0.25: 51.86, 0.35: 58.09, 0.5: 63.14, 0.75: 68.18, 1.0: 71.32, 1.5: 73.71, 2.0: 75.18, 2.5: 76.60}
+# PaddleClas PPLCNetV2_*.yaml: size -> (lr, weight decay, total batch, published top-1)
+V2_RECIPES = {'small': (0.8, 2e-5, 2048, 73.97), 'base': (0.8, 4e-5, 2048, 77.04), 'large': (0.4, 4e-5, 1024, 78.51)}
 
 
 @pytest.fixture(scope='module')
@@ -73,10 +76,27 @@ def test_one_config_per_published_width():
         assert has_autoaugment == (scale == 2.5)
 
 
-@pytest.mark.parametrize('config', IMAGENET_CONFIGS + ['configs/lcnet_cls_shapes.py'])
+def test_one_config_per_v2_size_with_paddleclas_recipe():
+    sizes = {Config.fromfile(str(ROOT / c)).model.backbone.arch: c for c in V2_CONFIGS}
+    assert sorted(sizes) == sorted(V2_RECIPES)
+    for size, config in sizes.items():
+        lr, weight_decay, batch, top1 = V2_RECIPES[size]
+        cfg = Config.fromfile(str(ROOT / config))
+        assert cfg.model.backbone.type == 'PPLCNetV2' and cfg.model.head.act_cfg == dict(type='ReLU')
+        assert cfg.model.head.in_channels == make_divisible(1024 * {'small': 0.75, 'base': 1.0, 'large': 1.25}[size])
+        assert (cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay) == (lr, weight_decay)
+        assert cfg.auto_scale_lr.base_batch_size == batch == cfg.train_dataloader.batch_size * 8
+        assert cfg.train_cfg.max_epochs == 480 and cfg.param_scheduler[1].T_max == 475
+        assert cfg.model.head.loss.label_smooth_val == 0.1 and cfg.model.head.dropout_ratio == 0.2
+        assert f'{top1:.2f}%' in (ROOT / config).read_text()
+
+
+@pytest.mark.parametrize(
+    'config', IMAGENET_CONFIGS + V2_CONFIGS + ['configs/lcnet_cls_shapes.py', 'configs/lcnet_v2_cls_shapes.py']
+)
 def test_config_trains_one_step_and_predicts(config, small_batch):
     cfg, model = build_classifier(config)
-    assert type(model.backbone).__name__ == 'PPLCNet' and type(model.head).__name__ == 'LCNetClsHead'
+    assert type(model.backbone).__name__ in ('PPLCNet', 'PPLCNetV2') and type(model.head).__name__ == 'LCNetClsHead'
     model.train()
     optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     losses = model.train_step(small_batch, optim_wrapper)

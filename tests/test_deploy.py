@@ -97,10 +97,11 @@ def test_head_switch_removes_dropout_and_keeps_logits():
     torch.testing.assert_close(actual, expected, rtol=0, atol=0)
 
 
-def test_whole_classifier_switch_and_deploy_config(tmp_path, mmpretrain_scope):
-    """tools/switch_to_deploy.py writes a folded checkpoint that the same config with
-    model.backbone.deploy=True loads strictly and runs to the same logits."""
-    config = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x1.0_8xb256_in1k.py')
+@pytest.mark.parametrize('config', ['pplcnet/pplcnet-x1.0_8xb256_in1k.py', 'pplcnet_v2/pplcnetv2-small_8xb256_in1k.py'])
+def test_whole_classifier_switch_and_deploy_config(config, tmp_path, mmpretrain_scope, capsys):
+    """tools/switch_to_deploy.py writes a folded checkpoint (PP-LCNetV2: branches merged too) that the same config
+    with model.backbone.deploy=True, the option the tool prints, loads strictly and runs to the same logits."""
+    config = str(ROOT / 'configs' / config)
     model, _ = build_model_from_config(config)
     trained_like(model.backbone)
     model.head.init_weights()
@@ -110,6 +111,7 @@ def test_whole_classifier_switch_and_deploy_config(tmp_path, mmpretrain_scope):
 
     out = tmp_path / 'folded.pth'
     assert load_tool('switch_to_deploy').main([config, str(checkpoint), str(out)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith('load it with --cfg-options model.backbone.deploy=True')
 
     folded_model, _ = build_model_from_config(config, str(out), {'model.backbone.deploy': True})
     assert folded_model.backbone.deploy and isinstance(folded_model.head.dropout, nn.Dropout)

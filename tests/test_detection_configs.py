@@ -66,7 +66,7 @@ def test_config_trains_one_step_and_predicts(config, small_batch):
     # outside a runner: the iteration that BatchSyncRandomResize (PicoDet's multi-scale training) reads
     MessageHub.get_current_instance().update_info('iter', 0)
     backbone = model.backbone
-    if type(backbone).__name__ == 'PPLCNet' and hasattr(model.neck, 'in_channels'):
+    if type(backbone).__name__ in ('PPLCNet', 'PPLCNetV2') and hasattr(model.neck, 'in_channels'):
         assert list(model.neck.in_channels) == list(backbone.out_channels)
     model.train()
     optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9))

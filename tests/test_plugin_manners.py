@@ -309,7 +309,7 @@ def test_checkpoint_schemes_convert_on_load(tmp_path):
     assert loaded.keys() == expected.keys() and all(torch.equal(loaded[k], expected[k]) for k in loaded)
     with pytest.raises(
         ValueError,
-        match=r'paddle:// expects paddle or paddle_picodet weights, but the file holds timm weights; '
+        match=r'paddle:// expects paddle or paddle_v2 or paddle_picodet weights, but the file holds timm weights; '
         r'load it as timm://',
     ):
         _load_checkpoint(f'paddle://{path}')

@@ -24,6 +24,7 @@ ALL_CONFIGS = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts
 def test_the_zoo_has_its_folders():
     assert {p.name for p in ZOO} >= {
         'pplcnet',
+        'pplcnet_v2',
         'fcos',
         'retinanet',
         'atss',
@@ -42,6 +43,7 @@ def test_the_zoo_has_its_folders():
         'lcnet_cls_shapes_x1.0.py',
         'lcnet_deeplabv3plus_shapes.py',
         'lcnet_fcos.py',
+        'lcnet_v2_cls_shapes.py',
         'mobilenetv2_fcos.py',
         'picodet_shapes.py',
         'rtmdet_shapes.py',

@@ -1,7 +1,9 @@
-"""Convert PaddleClas (.pdparams) or timm (.pth / .safetensors) PP-LCNet weights, or PaddleDetection PicoDet
-weights (.pdparams), to an lcnet-mm checkpoint.
+"""Convert PaddleClas (.pdparams) PP-LCNet or PP-LCNetV2 weights, timm (.pth / .safetensors) PP-LCNet weights, or
+PaddleDetection PicoDet weights (.pdparams), to an lcnet-mm checkpoint.
 
     python tools/convert_weights.py PPLCNet_x1_0_pretrained.pdparams checkpoints/pplcnet_x1.0.pth
+    python tools/convert_weights.py PPLCNetV2_base_ssld_pretrained.pdparams checkpoints/pplcnetv2_base_ssld.pth \
+        --config configs/pplcnet_v2/pplcnetv2-base_8xb256_in1k.py
     python tools/convert_weights.py lcnet_100.safetensors checkpoints/lcnet_100.pth --backbone-only \
         --config configs/lcnet_fcos.py
     python tools/convert_weights.py picodet_s_320_coco_lcnet.pdparams checkpoints/picodet_s_320.pth \
@@ -50,12 +52,16 @@ def main(argv=None):
 
 def convert(args):
     checkpoint, info = convert_weights(args.src, backbone_only=args.backbone_only)
-    picodet = info.get('picodet')
-    network = (
-        f'PicoDet v{picodet["version"]} ({picodet["neck"]} {picodet["neck_channels"]}, PP-LCNet x{info["scale"]})'
-        if picodet
-        else f'PP-LCNet x{info["scale"]}'
-    )
+    picodet, lcnet_v2 = info.get('picodet'), info.get('lcnet_v2')
+    if picodet:
+        network = (
+            f'PicoDet v{picodet["version"]} ({picodet["neck"]} {picodet["neck_channels"]}, PP-LCNet x{info["scale"]})'
+        )
+    elif lcnet_v2:
+        network = f'PP-LCNetV2 {lcnet_v2["name"] or "(custom)"} x{info["scale"]:g} depths {lcnet_v2["depths"]}'
+    else:
+        network = f'PP-LCNet x{info["scale"]}'
+
     print(
         f'{args.src}: {info["layout"]} {network} ({info["file_kind"]} file'
         + (f', {info["num_classes"]} classes' if info['num_classes'] else '')
@@ -65,7 +71,7 @@ def convert(args):
         model, _ = build_model_from_config(args.config, cfg_options=args.cfg_options)
         whole = picodet is not None and not args.backbone_only
         part = 'the model' if whole else 'the backbone'
-        what = f'{part} of {args.config} (PP-LCNet x{getattr(model.backbone, "scale", "?")})'
+        what = f'{part} of {args.config} ({_describe(model.backbone)})'
         check_against_model(checkpoint['state_dict'], model, f'{args.src} ({network})', what, whole_model=whole)
         print(f'fits {part} of {args.config}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +81,12 @@ def convert(args):
         + (', backbone only' if args.backbone_only else '')
         + ')'
     )
+
+
+def _describe(backbone) -> str:
+    if type(backbone).__name__ == 'PPLCNetV2':
+        return f'PP-LCNetV2 x{backbone.scale:g}, depths {list(backbone.depths)}'
+    return f'PP-LCNet x{getattr(backbone, "scale", "?")}'
 
 
 if __name__ == '__main__':

@@ -7,8 +7,8 @@ options, e.g. ``model.backbone.deploy=True`` for FCOS, backbone, neck and bbox_h
 
     python tools/test.py configs/lcnet_fcos.py deploy/lcnet_fcos_deploy.pth --cfg-options model.backbone.deploy=True
 
-Every part of the model with a ``switch_to_deploy()`` (PPLCNet, LCNetClsHead, LCPAN, CSPPAN, PicoHeadV2,
-PicoHead) is switched; the outputs of
+Every part of the model with a ``switch_to_deploy()`` (PPLCNet, PPLCNetV2, LCNetClsHead, LCPAN, CSPPAN, PicoHeadV2,
+PicoHead) is switched (PPLCNetV2 also merges its multi-branch depthwise convs); the outputs of
 the folded model are compared with the original's on a random input and the difference printed. If they
 differ by more than ``--tolerance`` (absolute, or relative for outputs above 1) nothing is written and the
 exit status is 1.
@@ -80,7 +80,10 @@ def main(argv=None):
         return 1
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}}, args.out)
-    options = ' '.join(f'model.{name}.deploy=True' for name in switched)
+    # Only parts built by a deploy flag: a head whose switch only drops its dropout keeps its state dict.
+    options = ' '.join(
+        f'model.{name}.deploy=True' for name in switched if hasattr(folded.get_submodule(name), 'deploy')
+    )
     print(f'wrote {args.out}; load it with --cfg-options {options}')
     return 0
 

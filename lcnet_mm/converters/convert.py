@@ -14,14 +14,17 @@ import torch
 
 from lcnet_mm.io import load_weight_file, shape_mismatches
 from lcnet_mm.models.backbones.pp_lcnet import PPLCNet
+from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
 from lcnet_mm.models.layers import make_divisible
 from .paddle_lcnet import paddle_to_lcnet_mm
+from .paddle_lcnet_v2 import describe_lcnet_v2, paddle_v2_to_lcnet_mm
 from .paddle_picodet import is_picodet, paddle_picodet_to_lcnet_mm, picodet_model_config, picodet_shapes
 from .timm_lcnet import timm_to_lcnet_mm
 
 FORMATS = {
     'timm': ('conv_stem.weight', timm_to_lcnet_mm),
     'paddle': ('conv1.conv.weight', paddle_to_lcnet_mm),
+    'paddle_v2': ('stem.0.conv.weight', paddle_v2_to_lcnet_mm),
     'lcnet_mm': ('backbone.stem.conv.weight', dict),
 }
 
@@ -42,7 +45,8 @@ def detect_format(state_dict: Dict, source: str) -> str:
     sample = sorted(state_dict)[:5]
     raise ValueError(
         f'{source}: not a PP-LCNet state dict of a known layout (keys start {sample}); expected '
-        f'timm (conv_stem.*), PaddleClas (conv1.conv.*) or lcnet-mm (backbone.stem.*) keys'
+        f'timm (conv_stem.*), PaddleClas PP-LCNet (conv1.conv.*), PaddleClas PP-LCNetV2 (stem.0.conv.*) or '
+        f'lcnet-mm (backbone.stem.*) keys'
     )
 
 
@@ -63,20 +67,26 @@ def detect_scale(state_dict: Dict, source: str) -> float:
     )
 
 
-def expected_shapes(scale: float, state_dict: Dict) -> Dict[str, torch.Size]:
-    """Shapes of the lcnet-mm classifier that the weights describe (backbone, and head if present)."""
-    shapes = {f'backbone.{k}': v.shape for k, v in PPLCNet(scale=scale).state_dict().items()}
+def expected_shapes(backbone, state_dict: Dict, head_act: str = 'HSwish') -> Dict[str, torch.Size]:
+    """Shapes of the lcnet-mm classifier that the weights describe: ``backbone``, and the head if present."""
+    shapes = {f'backbone.{k}': v.shape for k, v in backbone.state_dict().items()}
     if 'head.fc.weight' in state_dict:
         from lcnet_mm.models.heads import LCNetClsHead
 
         head = LCNetClsHead(
             num_classes=state_dict['head.fc.weight'].shape[0],
-            in_channels=make_divisible(512 * scale),
+            in_channels=backbone.stage_channels[-1],
             with_head_conv='head.head_conv.conv.weight' in state_dict,
             head_conv_bias='head.head_conv.conv.bias' in state_dict,
+            act_cfg=dict(type=head_act),
         )
         shapes.update({f'head.{k}': v.shape for k, v in head.state_dict().items()})
     return shapes
+
+
+def is_lcnet_v2_checkpoint(state_dict: Dict) -> bool:
+    """An lcnet-mm checkpoint of a PP-LCNetV2 (its stage 3 has the two-step pointwise conv)."""
+    return any(k.startswith('backbone.stages.3.0.pointwise_conv.0.') for k in state_dict)
 
 
 def check_state_dict(state_dict: Dict, shapes: Dict[str, torch.Size], source: str, what: str):
@@ -113,9 +123,15 @@ def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
 
 def _convert_classifier(state_dict: Dict, layout: str, source: str) -> Tuple[Dict, float, Dict]:
     converted = FORMATS[layout][1](state_dict)
-    scale = detect_scale(converted, source)
-    check_state_dict(converted, expected_shapes(scale, converted), source, f'PP-LCNet x{scale}')
     num_classes = converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None
+    if layout == 'paddle_v2' or (layout == 'lcnet_mm' and is_lcnet_v2_checkpoint(converted)):
+        arch = describe_lcnet_v2(converted, source)
+        backbone = PPLCNetV2(arch=dict(scale=arch['scale'], depths=arch['depths']))
+        what = f'PP-LCNetV2 {arch["name"] or "of custom size"} (x{arch["scale"]:g}, depths {arch["depths"]})'
+        check_state_dict(converted, expected_shapes(backbone, converted, head_act='ReLU'), source, what)
+        return converted, arch['scale'], dict(num_classes=num_classes, lcnet_v2=arch)
+    scale = detect_scale(converted, source)
+    check_state_dict(converted, expected_shapes(PPLCNet(scale=scale), converted), source, f'PP-LCNet x{scale}')
     return converted, scale, dict(num_classes=num_classes)
 
 

@@ -14,7 +14,10 @@ mmengine reads them itself (``torch.load``, weights only by default with torch >
 from lcnet_mm.io import remember_source
 from .convert import convert_weights
 
-_LAYOUTS = {'paddle://': ('paddle', 'paddle_picodet'), 'timm://': ('timm',)}  # prefix -> what the file may hold
+_LAYOUTS = {
+    'paddle://': ('paddle', 'paddle_v2', 'paddle_picodet'),
+    'timm://': ('timm',),
+}  # prefix -> what the file may hold
 
 
 def _load_converted(filename: str, prefix: str) -> dict:
@@ -32,8 +35,8 @@ def _load_converted(filename: str, prefix: str) -> dict:
 
 # mmengine logs the backend by the loader's name after 'load_from_': "Loads checkpoint by paddle backend".
 def load_from_paddle(filename: str, map_location=None) -> dict:
-    """``paddle://PATH``: a PaddleClas ``PPLCNet_x*_pretrained.pdparams`` or a PaddleDetection PicoDet
-    ``.pdparams``, converted (on the CPU)."""
+    """``paddle://PATH``: a PaddleClas ``PPLCNet_x*_pretrained.pdparams`` or ``PPLCNetV2_*_pretrained.pdparams``, or a
+    PaddleDetection PicoDet ``.pdparams``, converted (on the CPU)."""
     return _load_converted(filename, 'paddle://')
 
 

@@ -1,4 +1,4 @@
-from .backbones import PPLCNet
+from .backbones import PPLCNet, PPLCNetV2
 from .dense_heads import PicoHead, PicoHeadV2, SSDHeadCompat
 from .heads import LCNetClsHead
 from .losses import ProbabilityVarifocalLoss
@@ -6,6 +6,7 @@ from .necks import CSPPAN, LCPAN
 
 __all__ = [
     'PPLCNet',
+    'PPLCNetV2',
     'LCNetClsHead',
     'LCPAN',
     'CSPPAN',

@@ -1,3 +1,4 @@
 from .pp_lcnet import PPLCNet
+from .pp_lcnet_v2 import PPLCNetV2
 
-__all__ = ['PPLCNet']
+__all__ = ['PPLCNet', 'PPLCNetV2']

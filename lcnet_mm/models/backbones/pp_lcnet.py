@@ -1,18 +1,21 @@
 """PP-LCNet (Cui et al., 2021, "PP-LCNet: A Lightweight CPU Convolutional Neural Network",
 arXiv:2109.15099) as an OpenMMLab backbone."""
 
-import math
 from typing import Sequence, Union
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg, make_divisible
+from ..layers import DepthwiseSeparable, deploy_layer_cfg, make_divisible
+from .staged_backbone import (
+    StagedBackbone,
+    check_frozen_stages,
+    check_out_indices,
+    check_scale,
+    is_int,
+    strides_and_dilations,
+)
 
 # The whole network: one row per depthwise-separable block, one list per stage.
 # Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
@@ -43,7 +46,7 @@ PP_LCNET = [
 
 
 @MODELS.register_module()
-class PPLCNet(FoldsNormsForDeploy, BaseModule):
+class PPLCNet(StagedBackbone):
     """PP-LCNet backbone.
 
     A 3x3 stride-2 stem followed by stages of :class:`DepthwiseSeparable` blocks, built from a table
@@ -77,6 +80,7 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
 
     arch_settings = {'pp_lcnet': PP_LCNET}
     deploy_option = 'model.backbone.deploy'
+    mismatch_hint = 'A checkpoint of another PP-LCNet width (scale) or arch?'
     published_scales = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5)
 
     def __init__(
@@ -101,13 +105,15 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         ),
     ):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
-        self.scale = _check_scale(scale)
+        self.scale = check_scale('PPLCNet', scale, self.published_scales)
         self.arch = _check_arch(self.arch_settings, arch)
         num_stages = len(self.arch)
-        self.out_indices = _check_out_indices(out_indices, num_stages)
-        strides_and_dilations = _strides_and_dilations(self.arch, output_stride)
-        self.output_stride = strides_and_dilations[-1][-1][2]
-        self.frozen_stages = _check_frozen_stages(frozen_stages, num_stages)
+        self.out_indices = check_out_indices('PPLCNet', out_indices, num_stages)
+        strides = strides_and_dilations(
+            'PPLCNet', [[block[2] for block in stage] for stage in self.arch], output_stride
+        )
+        self.output_stride = strides[-1][-1][2]
+        self.frozen_stages = check_frozen_stages('PPLCNet', frozen_stages, num_stages)
         self.norm_eval = norm_eval
         self.deploy = deploy
 
@@ -128,7 +134,7 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         )
         self.stages = nn.ModuleList()
         self.stage_channels = []
-        for stage_table, stage_strides in zip(self.arch, strides_and_dilations):
+        for stage_table, stage_strides in zip(self.arch, strides):
             blocks = []
             for (kernel_size, out_channels, _, use_se), (stride, dilation, _) in zip(stage_table, stage_strides):
                 blocks.append(
@@ -151,75 +157,6 @@ class PPLCNet(FoldsNormsForDeploy, BaseModule):
         self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
         self._freeze_stages()
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.stem(x)
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # A checkpoint of another width: mmengine would only warn about tensors of other shapes. (A checkpoint
-        # of the other form, BN-folded or not, is refused by FoldsNormsForDeploy.)
-        refuse_shape_mismatches(
-            self,
-            state_dict,
-            prefix,
-            f'PPLCNet(scale={self.scale})',
-            'A checkpoint of another PP-LCNet width (scale) or arch?',
-        )
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def init_weights(self):
-        # mmcv's ConvModule re-initialises its own conv (Kaiming fan-out) after init_cfg has run, but only
-        # where it is a direct child: keep init_cfg authoritative for the stem as for every block.
-        if self.init_cfg:
-            self.stem.is_init = True
-        try:
-            super().init_weights()
-        except CheckpointMismatchError as error:  # a Pretrained init_cfg: its file is known here
-            raise error.with_source(_pretrained_checkpoint(self.init_cfg)) from None
-
-    def _freeze_stages(self):
-        if self.frozen_stages < 0:
-            return
-        for module in [self.stem, *self.stages[: self.frozen_stages + 1]]:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
-
-
-def _pretrained_checkpoint(init_cfg):
-    """The checkpoint of a ``Pretrained`` init_cfg (a dict or a list of them), or None."""
-    for cfg in init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]:
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            return cfg.get('checkpoint')
-    return None
-
-
-def _check_scale(scale) -> float:
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        raise TypeError(
-            f'PPLCNet scale must be a positive number (published: '
-            f'{PPLCNet.published_scales}), got {scale!r} of type {type(scale).__name__}'
-        )
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(
-            f'PPLCNet scale must be a positive finite number (published: {PPLCNet.published_scales}), got {scale!r}'
-        )
-    return float(scale)
-
 
 def _check_arch(arch_settings: dict, arch) -> list:
     """Return the stage table for ``arch`` after checking every row."""
@@ -238,79 +175,15 @@ def _check_arch(arch_settings: dict, arch) -> list:
             if ok:
                 kernel_size, out_channels, stride, use_se = block
                 ok = (
-                    _is_int(kernel_size)
+                    is_int(kernel_size)
                     and kernel_size > 0
                     and kernel_size % 2 == 1
-                    and _is_int(out_channels)
+                    and is_int(out_channels)
                     and out_channels > 0
                     and stride in (1, 2)
-                    and _is_int(stride)
+                    and is_int(stride)
                     and isinstance(use_se, bool)
                 )
             if not ok:
                 raise ValueError(f'PPLCNet arch stage {i} block {j} is {block!r}: {row_help}')
     return [[list(block) for block in stage] for stage in arch]
-
-
-def _strides_and_dilations(arch: list, output_stride) -> list:
-    """Per stage, per block: (stride, dilation, output stride after the block) for ``output_stride``.
-
-    A stride-2 block that would take the map past ``output_stride`` runs at stride 1 with the dilation
-    so far; the blocks after it dilate by the stride given up (DeepLab's convention)."""
-    natural = 2  # the stem
-    reachable = []  # output strides the arch can be cut at: the stride after each stage
-    for stage in arch:
-        natural *= math.prod(block[2] for block in stage)
-        reachable.append(natural)
-    allowed = sorted({s for s in reachable if s >= 8} | {natural})
-    if output_stride is None:
-        output_stride = natural
-    if not _is_int(output_stride) or output_stride not in allowed:
-        raise ValueError(
-            f"PPLCNet output_stride must be one of {allowed} (None: {natural}, the arch's own), got {output_stride!r}"
-        )
-    current, dilation, table = 2, 1, []
-    for stage in arch:
-        rows = []
-        for block in stage:
-            stride = block[2]
-            if stride > 1 and current * stride > output_stride:
-                rows.append((1, dilation, current))
-                dilation *= stride
-            else:
-                current *= stride
-                rows.append((stride, dilation, current))
-        table.append(rows)
-    return table
-
-
-def _check_out_indices(out_indices, num_stages: int) -> tuple:
-    allowed = f'stage indices in [{-num_stages}, {num_stages - 1}]'
-    if isinstance(out_indices, int) and not isinstance(out_indices, bool):
-        out_indices = (out_indices,)
-    if not isinstance(out_indices, Sequence) or isinstance(out_indices, str) or len(out_indices) == 0:
-        raise TypeError(f'PPLCNet out_indices must be a non-empty sequence of {allowed}, got {out_indices!r}')
-    normalized = []
-    for index in out_indices:
-        if not _is_int(index):
-            raise TypeError(f'PPLCNet out_indices must contain ints ({allowed}), got {index!r} in {out_indices!r}')
-        if not -num_stages <= index < num_stages:
-            raise ValueError(f'PPLCNet out_indices has {index}, out of range: allowed are {allowed}')
-        normalized.append(index % num_stages)
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f'PPLCNet out_indices {tuple(out_indices)} names a stage twice')
-    return tuple(sorted(normalized))
-
-
-def _check_frozen_stages(frozen_stages, num_stages: int) -> int:
-    if not _is_int(frozen_stages):
-        raise TypeError(f'PPLCNet frozen_stages must be an int in [-1, {num_stages - 1}], got {frozen_stages!r}')
-    if not -1 <= frozen_stages < num_stages:
-        raise ValueError(
-            f'PPLCNet frozen_stages must be in [-1, {num_stages - 1}] (-1: nothing frozen), got {frozen_stages}'
-        )
-    return frozen_stages
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -22,6 +22,27 @@ def fold_norm_into_conv(module: ConvModule) -> ConvModule:
     """
     if not module.with_norm:
         return module
+    weight, bias = folded_weight_and_bias(module)
+    conv = module.conv
+    dtype = conv.weight.dtype
+    requires_grad = conv.weight.requires_grad
+    conv.weight = nn.Parameter(weight.to(dtype), requires_grad=requires_grad)
+    conv.bias = nn.Parameter(bias.to(dtype), requires_grad=requires_grad)
+    delattr(module, module.norm_name)
+    module.norm_name = None
+    module.with_norm = False
+    module.with_bias = True
+    return module
+
+
+def folded_weight_and_bias(module: ConvModule) -> tuple:
+    """The weight and bias of the conv that computes ``module``'s conv and norm in eval mode, in float64 (so that
+    the folded float32 weights are correctly rounded, and sums of folded branches too). A module without a norm
+    gives its own conv's weight and bias (zeros without one)."""
+    conv = module.conv
+    if not module.with_norm:
+        bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels)
+        return conv.weight.detach().double(), bias.detach().double()
     norm = module.norm
     if not isinstance(norm, _BatchNorm):
         raise TypeError(
@@ -32,26 +53,16 @@ def fold_norm_into_conv(module: ConvModule) -> ConvModule:
         raise ValueError(f'can only fold a norm that directly follows the conv, got order {module.order}')
     if norm.running_mean is None:
         raise ValueError('cannot fold a batch norm without running statistics (track_running_stats=False)')
-    conv = module.conv
-    dtype = conv.weight.dtype
 
-    def as_double(tensor):  # fold in float64: the folded float32 weights are then correctly rounded
+    def as_double(tensor):
         return None if tensor is None else tensor.detach().double()
 
     with torch.no_grad():
-        weight, bias = fuse_conv_bn_weights(
+        return fuse_conv_bn_weights(
             *map(as_double, (conv.weight, conv.bias, norm.running_mean, norm.running_var)),
             norm.eps,
             *map(as_double, (norm.weight, norm.bias)),
         )
-    requires_grad = conv.weight.requires_grad
-    conv.weight = nn.Parameter(weight.to(dtype), requires_grad=requires_grad)
-    conv.bias = nn.Parameter(bias.to(dtype), requires_grad=requires_grad)
-    delattr(module, module.norm_name)
-    module.norm_name = None
-    module.with_norm = False
-    module.with_bias = True
-    return module
 
 
 def deploy_layer_cfg(deploy: bool, norm_cfg: dict) -> dict:
@@ -103,7 +114,12 @@ class FoldsNormsForDeploy:
     def switch_to_deploy(self):
         """Fold every BN into the conv before it, in place. The module then computes what it computed in eval
         mode (up to float rounding), has the state dict of its ``deploy=True`` form, and can no longer be
-        trained as before (no BN). A second call changes nothing."""
+        trained as before (no BN). A second call changes nothing.
+
+        Parts with an inference form of their own (a block whose parallel branches merge into one conv) are
+        switched first, by their own ``switch_to_deploy()``; the norms left are folded after."""
+        for module in [m for m in self.modules() if m is not self and callable(getattr(m, 'switch_to_deploy', None))]:
+            module.switch_to_deploy()
         fold_all_norms(self)
         self.deploy = True
         return self

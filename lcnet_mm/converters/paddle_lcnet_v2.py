@@ -1,0 +1,125 @@
+"""PaddleClas ``PPLCNetV2_{small,base,large}[_ssld]_pretrained.pdparams`` -> lcnet-mm.
+
+PaddleClas keeps the stem's depthwise-separable block in ``stem.1`` (lcnet-mm's stage 0) and its four stages
+in ``stages.0..3`` (older PaddleClas: ``stage1..stage4``; both are read), lcnet-mm's stages 1-4. A
+re-parameterisable block stores its branches (``dw_conv_list.*``, the weights that define it) and also the
+merged conv that PaddleClas fills in only when it re-parameterises (``dw_conv.weight``/``.bias``, stale in a
+training checkpoint): the branches are kept, the merged conv is dropped; ``switch_to_deploy`` recomputes it.
+The head is PP-LCNet's (``last_conv``, ``fc`` stored [in, out], dropout in ``downscale_in_infer`` mode), converted
+as for PP-LCNet (:mod:`.paddle_lcnet`).
+"""
+
+import re
+from typing import Dict
+
+import numpy as np
+import torch
+
+from lcnet_mm.io import to_tensor
+from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
+from lcnet_mm.models.layers import make_divisible
+from .paddle_lcnet import _BN, _NON_TENSOR_KEYS, PADDLE_DROPOUT_SCALE
+
+MARKER = 'stem.0.conv.weight'
+_BLOCK = re.compile(r'^(?:stem\.1|stages\.(\d+)\.(\d+)|stage([1-4])\.(\d+))\.(.+)$')
+_PARTS = {
+    'dw_conv': 'depthwise_conv',
+    'pw_conv': 'pointwise_conv',
+    'pw_conv_1': 'pointwise_conv.0',
+    'pw_conv_2': 'pointwise_conv.1',
+}
+_HEAD = {'last_conv.weight': 'head.head_conv.conv.weight', 'fc.weight': 'head.fc.weight', 'fc.bias': 'head.fc.bias'}
+_MERGED_DEPTHWISE = re.compile(r'\.dw_conv\.(weight|bias)$')  # PaddleClas's re-parameterised conv, derived
+
+
+def is_lcnet_v2(state_dict: Dict) -> bool:
+    return MARKER in state_dict
+
+
+def _block_position(match) -> tuple:
+    """(lcnet-mm stage, block) of a Paddle block key match."""
+    if match[1] is not None:
+        return int(match[1]) + 1, int(match[2])
+    if match[3] is not None:
+        return int(match[3]), int(match[4])
+    return 0, 0  # stem.1
+
+
+def _rename(key: str) -> str:
+    if key.startswith('stem.0.'):
+        return _rename_conv_bn('backbone.stem', key[len('stem.0.') :], key)
+    if key in _HEAD:
+        return _HEAD[key]
+    block = _BLOCK.match(key)
+    if block:
+        stage, index = _block_position(block)
+        prefix, rest = f'backbone.stages.{stage}.{index}', block[5]
+        branch = re.fullmatch(r'dw_conv_list\.(\d+)\.(.+)', rest)
+        if branch:
+            return _rename_conv_bn(f'{prefix}.depthwise_conv.branches.{branch[1]}', branch[2], key)
+        se = re.fullmatch(r'se\.conv([12])\.(weight|bias)', rest)
+        if se:
+            return f'{prefix}.se.{"squeeze" if se[1] == "1" else "excite"}.conv.{se[2]}'
+        part, _, tail = rest.partition('.')
+        if part in _PARTS:
+            return _rename_conv_bn(f'{prefix}.{_PARTS[part]}', tail, key)
+    raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNetV2 state dict')
+
+
+def _rename_conv_bn(prefix: str, tail: str, key: str) -> str:
+    if tail == 'conv.weight':
+        return f'{prefix}.conv.weight'
+    layer, _, name = tail.partition('.')
+    if layer == 'bn' and name in _BN:
+        return f'{prefix}.bn.{_BN[name]}'
+    raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNetV2 state dict')
+
+
+def paddle_v2_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_SCALE) -> Dict[str, torch.Tensor]:
+    """Rename and reshape a PaddleClas PP-LCNetV2 state dict (numpy arrays) to lcnet-mm's layout (see the module
+    docstring): ``fc.weight`` transposed and scaled by ``dropout_scale``, merged depthwise convs dropped, BN
+    layers given ``num_batches_tracked``."""
+    converted = {}
+    for key, value in state_dict.items():
+        if key in _NON_TENSOR_KEYS:
+            continue
+        if _MERGED_DEPTHWISE.search(key):
+            branches = key[: key.rindex('.dw_conv.')] + '.dw_conv_list.0.conv.weight'
+            if branches not in state_dict:
+                raise ValueError(f'{key!r}: a merged depthwise conv without its branches ({branches!r} is missing)')
+            continue
+        tensor = to_tensor(value)
+        new_key = _rename(key)
+        if key == 'fc.weight':
+            tensor = tensor.t().contiguous() * dropout_scale
+        converted[new_key] = tensor
+        if new_key.endswith('.bn.running_mean'):
+            converted[new_key.replace('running_mean', 'num_batches_tracked')] = torch.tensor(0)
+    return converted
+
+
+def describe_lcnet_v2(converted: Dict, source: str) -> Dict:
+    """``dict(scale, depths, name)`` of a converted PP-LCNetV2 (``name``: the published size, or None)."""
+    depths = []
+    for stage in range(len(PPLCNetV2.table)):
+        blocks = {int(k.split('.')[3]) for k in converted if k.startswith(f'backbone.stages.{stage}.')}
+        if blocks != set(range(len(blocks))) or not blocks:
+            raise ValueError(f'{source}: PP-LCNetV2 stage {stage} has blocks {sorted(blocks)}, expected 0..n-1')
+        depths.append(len(blocks))
+    last_width = _pointwise_out_channels(converted, len(depths) - 1, depths[-1] - 1)
+    scale = last_width / PPLCNetV2.table[-1][1]
+    widths = [_pointwise_out_channels(converted, stage, 0) for stage in range(len(depths))]
+    expected = [make_divisible(row[1] * scale) for row in PPLCNetV2.table]
+    if widths != expected or converted['backbone.stem.conv.weight'].shape[0] != make_divisible(32 * scale):
+        raise ValueError(f'{source}: PP-LCNetV2 stage widths {widths} fit no scale (x{scale:g} would give {expected})')
+    name = next(
+        (n for n, a in PPLCNetV2.arch_settings.items() if a['scale'] == scale and tuple(a['depths']) == tuple(depths)),
+        None,
+    )
+    return dict(scale=float(scale), depths=depths, name=name)
+
+
+def _pointwise_out_channels(converted: Dict, stage: int, block: int) -> int:
+    prefix = f'backbone.stages.{stage}.{block}.pointwise_conv'
+    key = f'{prefix}.conv.weight' if f'{prefix}.conv.weight' in converted else f'{prefix}.1.conv.weight'
+    return int(np.asarray(converted[key].shape)[0])

@@ -1,0 +1,153 @@
+"""What both PP-LCNet generations share as OpenMMLab backbones: a stem, then stages of blocks whose outputs
+are returned by ``out_indices``, with ``frozen_stages``, ``norm_eval``, an inference form (``deploy``) and
+argument checks that name the bad value and what is allowed."""
+
+import math
+from typing import Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
+from ..layers import FoldsNormsForDeploy
+
+
+class StagedBackbone(FoldsNormsForDeploy, BaseModule):
+    """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass builds ``self.stem`` (a module) and
+    ``self.stages`` (a ``ModuleList``), sets ``out_indices``, ``frozen_stages``, ``norm_eval``, ``deploy`` and
+    ``self.out_channels``, then calls :meth:`_freeze_stages`."""
+
+    # For the error raised on a checkpoint whose tensors have other shapes.
+    mismatch_hint = 'A checkpoint of another width (scale) or arch?'
+
+    def describe(self) -> str:
+        """The model as named in errors, e.g. ``PPLCNet(scale=1.0)``."""
+        return f'{type(self).__name__}(scale={self.scale})'
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A checkpoint of another width: mmengine would only warn about tensors of other shapes. (A checkpoint
+        # of the other form, BN-folded or not, is refused by FoldsNormsForDeploy.)
+        refuse_shape_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def init_weights(self):
+        # mmcv's ConvModule re-initialises its own conv (Kaiming fan-out) after init_cfg has run, but only
+        # where it is a direct child: keep init_cfg authoritative for the stem as for every block.
+        if self.init_cfg:
+            self.stem.is_init = True
+        try:
+            super().init_weights()
+        except CheckpointMismatchError as error:  # a Pretrained init_cfg: its file is known here
+            raise error.with_source(_pretrained_checkpoint(self.init_cfg)) from None
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        for module in [self.stem, *self.stages[: self.frozen_stages + 1]]:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+
+def _pretrained_checkpoint(init_cfg):
+    """The checkpoint of a ``Pretrained`` init_cfg (a dict or a list of them), or None."""
+    for cfg in init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]:
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            return cfg.get('checkpoint')
+    return None
+
+
+def check_scale(name: str, scale, published: Sequence[float]) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(
+            f'{name} scale must be a positive number (published: {tuple(published)}), got {scale!r} of type '
+            f'{type(scale).__name__}'
+        )
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(
+            f'{name} scale must be a positive finite number (published: {tuple(published)}), got {scale!r}'
+        )
+    return float(scale)
+
+
+def strides_and_dilations(name: str, stage_strides: list, output_stride) -> list:
+    """Per stage, per block: (stride, dilation, output stride after the block) for ``output_stride``, given the
+    blocks' own strides (``stage_strides[i][j]``) after a stride-2 stem.
+
+    A stride-2 block that would take the map past ``output_stride`` runs at stride 1 with the dilation
+    so far; the blocks after it dilate by the stride given up (DeepLab's convention)."""
+    natural = 2  # the stem
+    reachable = []  # output strides the arch can be cut at: the stride after each stage
+    for strides in stage_strides:
+        natural *= math.prod(strides)
+        reachable.append(natural)
+    allowed = sorted({s for s in reachable if s >= 8} | {natural})
+    if output_stride is None:
+        output_stride = natural
+    if not is_int(output_stride) or output_stride not in allowed:
+        raise ValueError(
+            f"{name} output_stride must be one of {allowed} (None: {natural}, the arch's own), got {output_stride!r}"
+        )
+    current, dilation, table = 2, 1, []
+    for strides in stage_strides:
+        rows = []
+        for stride in strides:
+            if stride > 1 and current * stride > output_stride:
+                rows.append((1, dilation, current))
+                dilation *= stride
+            else:
+                current *= stride
+                rows.append((stride, dilation, current))
+        table.append(rows)
+    return table
+
+
+def check_out_indices(name: str, out_indices, num_stages: int) -> tuple:
+    allowed = f'stage indices in [{-num_stages}, {num_stages - 1}]'
+    if isinstance(out_indices, int) and not isinstance(out_indices, bool):
+        out_indices = (out_indices,)
+    if not isinstance(out_indices, Sequence) or isinstance(out_indices, str) or len(out_indices) == 0:
+        raise TypeError(f'{name} out_indices must be a non-empty sequence of {allowed}, got {out_indices!r}')
+    normalized = []
+    for index in out_indices:
+        if not is_int(index):
+            raise TypeError(f'{name} out_indices must contain ints ({allowed}), got {index!r} in {out_indices!r}')
+        if not -num_stages <= index < num_stages:
+            raise ValueError(f'{name} out_indices has {index}, out of range: allowed are {allowed}')
+        normalized.append(index % num_stages)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f'{name} out_indices {tuple(out_indices)} names a stage twice')
+    return tuple(sorted(normalized))
+
+
+def check_frozen_stages(name: str, frozen_stages, num_stages: int) -> int:
+    if not is_int(frozen_stages):
+        raise TypeError(f'{name} frozen_stages must be an int in [-1, {num_stages - 1}], got {frozen_stages!r}')
+    if not -1 <= frozen_stages < num_stages:
+        raise ValueError(
+            f'{name} frozen_stages must be in [-1, {num_stages - 1}] (-1: nothing frozen), got {frozen_stages}'
+        )
+    return frozen_stages
+
+
+def is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
