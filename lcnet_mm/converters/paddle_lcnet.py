@@ -45,13 +45,14 @@ def _rename(key: str) -> str:
     raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNet state dict')
 
 
-def _rename_conv_bn(prefix: str, tail: str, key: str) -> str:
+def _rename_conv_bn(prefix: str, tail: str, key: str, network: str = 'PP-LCNet') -> str:
+    """PaddleClas's ConvBNLayer (``conv.weight``, ``bn.*``) -> mmcv's ConvModule under ``prefix``."""
     if tail == 'conv.weight':
         return f'{prefix}.conv.weight'
     layer, _, name = tail.partition('.')
     if layer == 'bn' and name in _BN:
         return f'{prefix}.bn.{_BN[name]}'
-    raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNet state dict')
+    raise ValueError(f'unexpected key {key!r} for a PaddleClas {network} state dict')
 
 
 def paddle_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_SCALE) -> Dict[str, torch.Tensor]:

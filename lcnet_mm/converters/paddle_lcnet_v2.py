@@ -18,7 +18,8 @@ import torch
 from lcnet_mm.io import to_tensor
 from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
 from lcnet_mm.models.layers import make_divisible
-from .paddle_lcnet import _BN, _NON_TENSOR_KEYS, PADDLE_DROPOUT_SCALE
+from .paddle_lcnet import _NON_TENSOR_KEYS, PADDLE_DROPOUT_SCALE
+from .paddle_lcnet import _rename_conv_bn as _rename_paddle_conv_bn
 
 MARKER = 'stem.0.conv.weight'
 _BLOCK = re.compile(r'^(?:stem\.1|stages\.(\d+)\.(\d+)|stage([1-4])\.(\d+))\.(.+)$')
@@ -67,12 +68,7 @@ def _rename(key: str) -> str:
 
 
 def _rename_conv_bn(prefix: str, tail: str, key: str) -> str:
-    if tail == 'conv.weight':
-        return f'{prefix}.conv.weight'
-    layer, _, name = tail.partition('.')
-    if layer == 'bn' and name in _BN:
-        return f'{prefix}.bn.{_BN[name]}'
-    raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNetV2 state dict')
+    return _rename_paddle_conv_bn(prefix, tail, key, network='PP-LCNetV2')
 
 
 def paddle_v2_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_SCALE) -> Dict[str, torch.Tensor]:

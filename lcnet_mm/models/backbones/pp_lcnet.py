@@ -4,18 +4,10 @@ arXiv:2109.15099) as an OpenMMLab backbone."""
 from typing import Sequence, Union
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable, deploy_layer_cfg, make_divisible
-from .staged_backbone import (
-    StagedBackbone,
-    check_frozen_stages,
-    check_out_indices,
-    check_scale,
-    is_int,
-    strides_and_dilations,
-)
+from ..layers import DepthwiseSeparable, make_divisible
+from .staged_backbone import StagedBackbone, check_scale, is_int, strides_and_dilations
 
 # The whole network: one row per depthwise-separable block, one list per stage.
 # Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
@@ -107,31 +99,18 @@ class PPLCNet(StagedBackbone):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
         self.scale = check_scale('PPLCNet', scale, self.published_scales)
         self.arch = _check_arch(self.arch_settings, arch)
-        num_stages = len(self.arch)
-        self.out_indices = check_out_indices('PPLCNet', out_indices, num_stages)
+        self._check_contract(len(self.arch), out_indices, frozen_stages, norm_eval, deploy)
         strides = strides_and_dilations(
             'PPLCNet', [[block[2] for block in stage] for stage in self.arch], output_stride
         )
         self.output_stride = strides[-1][-1][2]
-        self.frozen_stages = check_frozen_stages('PPLCNet', frozen_stages, num_stages)
-        self.norm_eval = norm_eval
-        self.deploy = deploy
 
         def width(channels):
             return make_divisible(channels * self.scale)
 
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         channels = width(stem_channels)
-        self.stem = ConvModule(
-            in_channels,
-            channels,
-            3,
-            stride=2,
-            padding=1,
-            conv_cfg=conv_cfg,
-            act_cfg=act_cfg,
-            **deploy_layer_cfg(deploy, norm_cfg),
-        )
+        self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg)
         self.stages = nn.ModuleList()
         self.stage_channels = []
         for stage_table, stage_strides in zip(self.arch, strides):

@@ -3,18 +3,10 @@
 from typing import Sequence, Union
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparableV2, deploy_layer_cfg, make_divisible
-from .staged_backbone import (
-    StagedBackbone,
-    check_frozen_stages,
-    check_out_indices,
-    check_scale,
-    is_int,
-    strides_and_dilations,
-)
+from ..layers import DepthwiseSeparableV2, make_divisible
+from .staged_backbone import StagedBackbone, check_scale, is_int, strides_and_dilations
 
 # The whole network: one row per stage, every block of a stage alike except that the first one has the
 # stage's stride. Row: [kernel_size, out_channels at scale 1.0, stride, rep_depthwise, split_pointwise,
@@ -94,29 +86,16 @@ class PPLCNetV2(StagedBackbone):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
         self.arch = _check_arch(self.arch_settings, arch, len(self.table))
         self.scale, self.depths = self.arch['scale'], self.arch['depths']
-        num_stages = len(self.table)
-        self.out_indices = check_out_indices('PPLCNetV2', out_indices, num_stages)
+        self._check_contract(len(self.table), out_indices, frozen_stages, norm_eval, deploy)
         block_strides = [[row[2]] + [1] * (depth - 1) for row, depth in zip(self.table, self.depths)]
         strides = strides_and_dilations('PPLCNetV2', block_strides, output_stride)
         self.output_stride = strides[-1][-1][2]
-        self.frozen_stages = check_frozen_stages('PPLCNetV2', frozen_stages, num_stages)
-        self.norm_eval = norm_eval
-        self.deploy = deploy
 
         def width(channels):
             return make_divisible(channels * self.scale)
 
         channels = width(stem_channels)
-        self.stem = ConvModule(
-            in_channels,
-            channels,
-            3,
-            stride=2,
-            padding=1,
-            conv_cfg=conv_cfg,
-            act_cfg=act_cfg,
-            **deploy_layer_cfg(deploy, norm_cfg),
-        )
+        self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg)
         self.stages = nn.ModuleList()
         self.stage_channels = []
         for row, own_strides, stage_strides in zip(self.table, block_strides, strides):

@@ -6,20 +6,41 @@ import math
 from typing import Sequence
 
 import torch
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
-from ..layers import FoldsNormsForDeploy
+from ..layers import FoldsNormsForDeploy, deploy_layer_cfg
 
 
 class StagedBackbone(FoldsNormsForDeploy, BaseModule):
-    """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass builds ``self.stem`` (a module) and
-    ``self.stages`` (a ``ModuleList``), sets ``out_indices``, ``frozen_stages``, ``norm_eval``, ``deploy`` and
-    ``self.out_channels``, then calls :meth:`_freeze_stages`."""
+    """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass calls :meth:`_check_contract`, builds
+    ``self.stem`` (:meth:`_build_stem`) and ``self.stages`` (a ``ModuleList``), sets ``self.out_channels``, then
+    calls :meth:`_freeze_stages`."""
 
     # For the error raised on a checkpoint whose tensors have other shapes.
     mismatch_hint = 'A checkpoint of another width (scale) or arch?'
+
+    def _check_contract(self, num_stages: int, out_indices, frozen_stages, norm_eval: bool, deploy: bool):
+        name = type(self).__name__
+        self.out_indices = check_out_indices(name, out_indices, num_stages)
+        self.frozen_stages = check_frozen_stages(name, frozen_stages, num_stages)
+        self.norm_eval = norm_eval
+        self.deploy = deploy
+
+    def _build_stem(self, in_channels: int, channels: int, conv_cfg, norm_cfg, act_cfg) -> ConvModule:
+        """The 3x3 stride-2 conv + norm + act both generations start with (norm folded when ``deploy``)."""
+        return ConvModule(
+            in_channels,
+            channels,
+            3,
+            stride=2,
+            padding=1,
+            conv_cfg=conv_cfg,
+            act_cfg=act_cfg,
+            **deploy_layer_cfg(self.deploy, norm_cfg),
+        )
 
     def describe(self) -> str:
         """The model as named in errors, e.g. ``PPLCNet(scale=1.0)``."""

@@ -7,6 +7,20 @@ from .norm_folding import deploy_layer_cfg, fold_norm_into_conv
 from .squeeze_excitation import SqueezeExcitation
 
 
+def depthwise_conv_module(channels: int, kernel_size: int, stride: int, dilation: int, **layer_cfg) -> ConvModule:
+    """A depthwise ``ConvModule`` whose padding keeps the map size at every dilation."""
+    return ConvModule(
+        channels,
+        channels,
+        kernel_size,
+        stride=stride,
+        padding=dilation * (kernel_size // 2),
+        dilation=dilation,
+        groups=channels,
+        **layer_cfg,
+    )
+
+
 def run_depthwise(depthwise_conv: nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
     """Apply a depthwise conv. In mixed-precision training on a CPU it runs in float32: oneDNN's BF16 depthwise
     backward is 2-3x slower than its float32 one (measured); the pointwise convs, where the compute is, still
@@ -51,16 +65,7 @@ class DepthwiseSeparable(nn.Module):
         super().__init__()
         self.with_cp = with_cp
         layer_cfg = dict(conv_cfg=conv_cfg, act_cfg=act_cfg, **deploy_layer_cfg(deploy, norm_cfg))
-        self.depthwise_conv = ConvModule(
-            in_channels,
-            in_channels,
-            kernel_size,
-            stride=stride,
-            padding=dilation * (kernel_size // 2),
-            dilation=dilation,
-            groups=in_channels,
-            **layer_cfg,
-        )
+        self.depthwise_conv = depthwise_conv_module(in_channels, kernel_size, stride, dilation, **layer_cfg)
         self.se = SqueezeExcitation(in_channels, conv_cfg=conv_cfg, **se_cfg) if se_cfg is not None else None
         self.pointwise_conv = ConvModule(in_channels, out_channels, 1, **layer_cfg)
 

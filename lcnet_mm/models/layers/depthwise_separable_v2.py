@@ -3,7 +3,7 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
-from .depthwise_separable import run_depthwise
+from .depthwise_separable import depthwise_conv_module, run_depthwise
 from .norm_folding import deploy_layer_cfg, fold_norm_into_conv
 from .rep_depthwise import RepDepthwiseConv
 from .squeeze_excitation import SqueezeExcitation
@@ -64,16 +64,7 @@ class DepthwiseSeparableV2(nn.Module):
                 in_channels, kernel_size, stride, dilation, conv_cfg, norm_cfg, act_cfg, deploy=deploy
             )
         else:
-            self.depthwise_conv = ConvModule(
-                in_channels,
-                in_channels,
-                kernel_size,
-                stride=stride,
-                padding=dilation * (kernel_size // 2),
-                dilation=dilation,
-                groups=in_channels,
-                **layer_cfg,
-            )
+            self.depthwise_conv = depthwise_conv_module(in_channels, kernel_size, stride, dilation, **layer_cfg)
         self.se = SqueezeExcitation(in_channels, conv_cfg=conv_cfg, **se_cfg) if se_cfg is not None else None
         if split_pointwise:
             mid_channels = int(out_channels * 0.5)

@@ -1,8 +1,9 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule, build_activation_layer, build_conv_layer
+from mmcv.cnn import build_activation_layer, build_conv_layer
 
+from .depthwise_separable import depthwise_conv_module
 from .norm_folding import folded_weight_and_bias
 
 
@@ -50,18 +51,7 @@ class RepDepthwiseConv(nn.Module):
         else:
             self.conv = None
             self.branches = nn.ModuleList(
-                ConvModule(
-                    channels,
-                    channels,
-                    k,
-                    stride=stride,
-                    padding=dilation * (k // 2),
-                    dilation=dilation,
-                    groups=channels,
-                    conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg,
-                    act_cfg=None,
-                )
+                depthwise_conv_module(channels, k, stride, dilation, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
                 for k in self.branch_kernel_sizes
             )
         self.activate = build_activation_layer(act_cfg) if act_cfg is not None else nn.Identity()
