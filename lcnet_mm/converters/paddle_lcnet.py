@@ -8,7 +8,7 @@ makes lcnet-mm's eval logits equal Paddle's.
 """
 
 import re
-from typing import Dict
+from typing import Callable, Dict
 
 import torch
 
@@ -55,18 +55,21 @@ def _rename_conv_bn(prefix: str, tail: str, key: str, network: str = 'PP-LCNet')
     raise ValueError(f'unexpected key {key!r} for a PaddleClas {network} state dict')
 
 
-def paddle_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_SCALE) -> Dict[str, torch.Tensor]:
+def paddle_to_lcnet_mm(
+    state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_SCALE, rename: Callable[[str], str] = _rename
+) -> Dict[str, torch.Tensor]:
     """Rename and reshape a PaddleClas PP-LCNet state dict (numpy arrays) to lcnet-mm's layout.
 
     ``fc.weight`` is transposed ([in, out] -> [out, in]) and multiplied by ``dropout_scale`` (see module
-    docstring); BN layers get ``num_batches_tracked`` so that strict loading works.
+    docstring); BN layers get ``num_batches_tracked`` so that strict loading works. ``rename`` maps each key
+    (PP-LCNetV2's converter passes its own).
     """
     converted = {}
     for key, value in state_dict.items():
         if key in _NON_TENSOR_KEYS:
             continue
         tensor = to_tensor(value)
-        new_key = _rename(key)
+        new_key = rename(key)
         if key == 'fc.weight':
             tensor = tensor.t().contiguous() * dropout_scale
         converted[new_key] = tensor

@@ -15,10 +15,9 @@ from typing import Dict
 import numpy as np
 import torch
 
-from lcnet_mm.io import to_tensor
 from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
 from lcnet_mm.models.layers import make_divisible
-from .paddle_lcnet import _NON_TENSOR_KEYS, PADDLE_DROPOUT_SCALE
+from .paddle_lcnet import PADDLE_DROPOUT_SCALE, paddle_to_lcnet_mm
 from .paddle_lcnet import _rename_conv_bn as _rename_paddle_conv_bn
 
 MARKER = 'stem.0.conv.weight'
@@ -75,23 +74,15 @@ def paddle_v2_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOU
     """Rename and reshape a PaddleClas PP-LCNetV2 state dict (numpy arrays) to lcnet-mm's layout (see the module
     docstring): ``fc.weight`` transposed and scaled by ``dropout_scale``, merged depthwise convs dropped, BN
     layers given ``num_batches_tracked``."""
-    converted = {}
+    kept = {}
     for key, value in state_dict.items():
-        if key in _NON_TENSOR_KEYS:
-            continue
         if _MERGED_DEPTHWISE.search(key):
             branches = key[: key.rindex('.dw_conv.')] + '.dw_conv_list.0.conv.weight'
             if branches not in state_dict:
                 raise ValueError(f'{key!r}: a merged depthwise conv without its branches ({branches!r} is missing)')
-            continue
-        tensor = to_tensor(value)
-        new_key = _rename(key)
-        if key == 'fc.weight':
-            tensor = tensor.t().contiguous() * dropout_scale
-        converted[new_key] = tensor
-        if new_key.endswith('.bn.running_mean'):
-            converted[new_key.replace('running_mean', 'num_batches_tracked')] = torch.tensor(0)
-    return converted
+        else:
+            kept[key] = value
+    return paddle_to_lcnet_mm(kept, dropout_scale, rename=_rename)
 
 
 def describe_lcnet_v2(converted: Dict, source: str) -> Dict:
