@@ -80,6 +80,17 @@ def test_classifier_parameters_match_the_published_count(mmpretrain_scope):
     assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(6.6, abs=0.05)
 
 
+def test_every_output_stride_has_the_same_parameters():
+    """Blocks that a smaller output stride runs at stride 1 keep their branches (no 1x1 at table stride 2): a
+    checkpoint loads at every output stride."""
+    shapes = {k: v.shape for k, v in PPLCNetV2(arch='small').state_dict().items()}
+    for output_stride in (16, 8):
+        model = PPLCNetV2(arch='small', output_stride=output_stride, out_indices=(2, 3, 4))
+        assert {k: v.shape for k, v in model.state_dict().items()} == shapes, output_stride
+        assert model.stages[4][0].depthwise_conv.branch_kernel_sizes == (5, 3)
+        assert [o.shape[-1] for o in model(torch.rand(1, 3, 64, 64))] == [8, 64 // output_stride, 64 // output_stride]
+
+
 @pytest.mark.parametrize('output_stride', [None, 16, 8])
 def test_deploy_form_computes_the_training_form(output_stride):
     """Merged branches and folded norms: outputs within 1e-5 of the largest value, at every output stride."""

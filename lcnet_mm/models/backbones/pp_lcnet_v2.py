@@ -109,11 +109,12 @@ class PPLCNetV2(StagedBackbone):
                         kernel_size,
                         stride,
                         dilation,
+                        own_stride=own_stride,
                         rep_depthwise=rep_depthwise,
                         split_pointwise=split_pointwise,
                         se_cfg=se_cfg if use_se else None,
-                        # By the table's stride, not the dilated one: a block computes the same function at
-                        # every output stride.
+                        # By the table's stride, not the dilated one: a block has the same parameters and
+                        # computes the same function at every output stride.
                         shortcut=shortcut and own_stride == 1 and channels == width(out_channels),
                         conv_cfg=conv_cfg,
                         norm_cfg=norm_cfg,

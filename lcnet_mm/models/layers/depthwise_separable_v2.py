@@ -24,6 +24,8 @@ class DepthwiseSeparableV2(nn.Module):
         kernel_size (int): Depthwise kernel size (odd).
         stride (int): Depthwise stride (1 or 2).
         dilation (int): Depthwise dilation; the padding keeps the map size.
+        own_stride (int | None): The block's stride in its table when a smaller output stride runs it at
+            ``stride`` 1 instead: it keeps the branches (no 1x1 at 2) and so the parameters it has at its own.
         rep_depthwise (bool): Use a re-parameterisable depthwise conv.
         split_pointwise (bool): Two pointwise convs through ``int(out_channels / 2)`` channels.
         se_cfg (dict | None): Keyword arguments of :class:`SqueezeExcitation`; None for no SE.
@@ -40,6 +42,7 @@ class DepthwiseSeparableV2(nn.Module):
         kernel_size: int = 3,
         stride: int = 1,
         dilation: int = 1,
+        own_stride: int = None,
         rep_depthwise: bool = False,
         split_pointwise: bool = False,
         se_cfg: dict = None,
@@ -60,8 +63,17 @@ class DepthwiseSeparableV2(nn.Module):
         self.shortcut = shortcut
         layer_cfg = dict(conv_cfg=conv_cfg, act_cfg=act_cfg, **deploy_layer_cfg(deploy, norm_cfg))
         if rep_depthwise:
+            own_stride = stride if own_stride is None else own_stride
             self.depthwise_conv = RepDepthwiseConv(
-                in_channels, kernel_size, stride, dilation, conv_cfg, norm_cfg, act_cfg, deploy=deploy
+                in_channels,
+                kernel_size,
+                stride,
+                dilation,
+                conv_cfg,
+                norm_cfg,
+                act_cfg,
+                with_1x1=own_stride == 1,
+                deploy=deploy,
             )
         else:
             self.depthwise_conv = depthwise_conv_module(in_channels, kernel_size, stride, dilation, **layer_cfg)

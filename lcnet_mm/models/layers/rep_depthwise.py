@@ -20,10 +20,12 @@ class RepDepthwiseConv(nn.Module):
     Args:
         channels (int): Input and output channels (one group per channel).
         kernel_size (int): The largest kernel (odd); the branches are every odd size down to 1.
-        stride (int): Stride of every branch. At stride 2 the 1x1 branch is left out (as in PaddleClas):
-            it would only sample every other pixel of the input.
+        stride (int): Stride of every branch.
         dilation (int): Dilation of every branch (each padded to keep the map size), so the merged kernel
             is the same at every output stride.
+        with_1x1 (bool | None): Include the 1x1 branch. None: only at stride 1, as in PaddleClas (at stride 2
+            it would only sample every other pixel). A block that a smaller output stride runs at stride 1
+            instead of 2 passes False, keeping its parameters.
         conv_cfg, norm_cfg, act_cfg (dict): Layer configs; the activation follows the sum.
         deploy (bool): Build the merged form.
     """
@@ -37,6 +39,7 @@ class RepDepthwiseConv(nn.Module):
         conv_cfg: dict = None,
         norm_cfg: dict = dict(type='BN'),
         act_cfg: dict = dict(type='ReLU'),
+        with_1x1: bool = None,
         deploy: bool = False,
     ):
         super().__init__()
@@ -44,7 +47,8 @@ class RepDepthwiseConv(nn.Module):
             raise ValueError(f'RepDepthwiseConv kernel_size must be an odd int >= 1, got {kernel_size!r}')
         self.channels, self.kernel_size, self.stride, self.dilation = channels, kernel_size, stride, dilation
         self.conv_cfg = conv_cfg
-        self.branch_kernel_sizes = tuple(k for k in range(kernel_size, 0, -2) if not (k == 1 and stride > 1))
+        with_1x1 = stride == 1 if with_1x1 is None else with_1x1
+        self.branch_kernel_sizes = tuple(k for k in range(kernel_size, 0, -2) if k > 1 or with_1x1)
         if deploy:
             self.conv = self._conv(kernel_size, bias=True)
             self.branches = None
