@@ -17,6 +17,7 @@ from lcnet_mm.models.backbones.pp_lcnet import PPLCNet
 from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
 from lcnet_mm.models.layers import make_divisible
 from .paddle_lcnet import paddle_to_lcnet_mm
+from .paddle_lcnet_v2 import MARKER as PADDLE_V2_MARKER
 from .paddle_lcnet_v2 import describe_lcnet_v2, paddle_v2_to_lcnet_mm
 from .paddle_picodet import is_picodet, paddle_picodet_to_lcnet_mm, picodet_model_config, picodet_shapes
 from .timm_lcnet import timm_to_lcnet_mm
@@ -24,7 +25,7 @@ from .timm_lcnet import timm_to_lcnet_mm
 FORMATS = {
     'timm': ('conv_stem.weight', timm_to_lcnet_mm),
     'paddle': ('conv1.conv.weight', paddle_to_lcnet_mm),
-    'paddle_v2': ('stem.0.conv.weight', paddle_v2_to_lcnet_mm),
+    'paddle_v2': (PADDLE_V2_MARKER, paddle_v2_to_lcnet_mm),
     'lcnet_mm': ('backbone.stem.conv.weight', dict),
 }
 

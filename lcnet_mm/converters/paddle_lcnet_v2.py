@@ -12,7 +12,6 @@ as for PP-LCNet (:mod:`.paddle_lcnet`).
 import re
 from typing import Dict
 
-import numpy as np
 import torch
 
 from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
@@ -20,7 +19,7 @@ from lcnet_mm.models.layers import make_divisible
 from .paddle_lcnet import PADDLE_DROPOUT_SCALE, paddle_to_lcnet_mm
 from .paddle_lcnet import _rename_conv_bn as _rename_paddle_conv_bn
 
-MARKER = 'stem.0.conv.weight'
+MARKER = 'stem.0.conv.weight'  # the key that tells a PaddleClas PP-LCNetV2 state dict
 _BLOCK = re.compile(r'^(?:stem\.1|stages\.(\d+)\.(\d+)|stage([1-4])\.(\d+))\.(.+)$')
 _PARTS = {
     'dw_conv': 'depthwise_conv',
@@ -30,10 +29,6 @@ _PARTS = {
 }
 _HEAD = {'last_conv.weight': 'head.head_conv.conv.weight', 'fc.weight': 'head.fc.weight', 'fc.bias': 'head.fc.bias'}
 _MERGED_DEPTHWISE = re.compile(r'\.dw_conv\.(weight|bias)$')  # PaddleClas's re-parameterised conv, derived
-
-
-def is_lcnet_v2(state_dict: Dict) -> bool:
-    return MARKER in state_dict
 
 
 def _block_position(match) -> tuple:
@@ -109,4 +104,4 @@ def describe_lcnet_v2(converted: Dict, source: str) -> Dict:
 def _pointwise_out_channels(converted: Dict, stage: int, block: int) -> int:
     prefix = f'backbone.stages.{stage}.{block}.pointwise_conv'
     key = f'{prefix}.conv.weight' if f'{prefix}.conv.weight' in converted else f'{prefix}.1.conv.weight'
-    return int(np.asarray(converted[key].shape)[0])
+    return int(converted[key].shape[0])

@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from typing import Dict, Iterable, List, Sequence
 
-import numpy as np
+from .runtimes import as_float32_array
 
 # Rules for the layers kept in float (resolved on the graph, model-agnostic):
 KEEP_FLOAT_RULES = {
@@ -153,17 +153,13 @@ class _CalibrationReader:
     """``onnxruntime.quantization.CalibrationDataReader`` over a list of image batches."""
 
     def __init__(self, input_name: str, batches: Sequence):
-        self.items = iter([{input_name: _as_numpy(batch)} for batch in batches])
+        self.items = iter([{input_name: as_float32_array(batch)} for batch in batches])
 
     def get_next(self):
         return next(self.items, None)
 
     def rewind(self):  # never needed for MinMax; part of the reader interface
         raise NotImplementedError
-
-
-def _as_numpy(batch) -> np.ndarray:
-    return np.ascontiguousarray(batch.numpy() if hasattr(batch, 'numpy') else batch, dtype=np.float32)
 
 
 def quantize_onnxruntime(onnx_path: str, out_path: str, batches: Sequence, keep_float=DEFAULT_KEEP_FLOAT) -> Dict:
@@ -213,7 +209,7 @@ def quantize_openvino(onnx_path: str, out_xml: str, batches: Sequence, keep_floa
     ignored = openvino_names(model, {name for names in kept.values() for name in names})
     quantized = nncf.quantize(
         model,
-        nncf.Dataset([_as_numpy(batch) for batch in batches]),
+        nncf.Dataset([as_float32_array(batch) for batch in batches]),
         preset=nncf.QuantizationPreset.MIXED,
         subset_size=len(batches),
         ignored_scope=nncf.IgnoredScope(names=sorted(ignored)) if ignored else None,

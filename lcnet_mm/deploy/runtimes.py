@@ -7,7 +7,8 @@ from typing import List, Optional
 import numpy as np
 
 
-def _as_numpy(images) -> np.ndarray:
+def as_float32_array(images) -> np.ndarray:
+    """A tensor or array as the contiguous float32 numpy array the runtimes (and their calibration) take."""
     return np.ascontiguousarray(images.numpy() if hasattr(images, 'numpy') else images, dtype=np.float32)
 
 
@@ -32,7 +33,7 @@ class OnnxRuntimeModel:
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, images) -> List[np.ndarray]:
-        return self.session.run(None, {self.input_name: _as_numpy(images)})
+        return self.session.run(None, {self.input_name: as_float32_array(images)})
 
 
 class PrecisionUnavailable(RuntimeError):
@@ -85,6 +86,6 @@ class OpenVinoModel:
         return self._compiled[shape]
 
     def __call__(self, images) -> List[np.ndarray]:
-        array = _as_numpy(images)
+        array = as_float32_array(images)
         results = self._compiled_for(array.shape)(array)
         return [results[output] for output in self._compiled_for(array.shape).outputs]

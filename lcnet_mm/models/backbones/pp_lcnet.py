@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from lcnet_mm.registry import MODELS
 from ..layers import DepthwiseSeparable, make_divisible
-from .staged_backbone import StagedBackbone, check_scale, is_int, strides_and_dilations
+from .staged_backbone import PADDLE_INIT_CFG, StagedBackbone, check_scale, is_int, strides_and_dilations
 
 # The whole network: one row per depthwise-separable block, one list per stage.
 # Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
@@ -91,12 +91,9 @@ class PPLCNet(StagedBackbone):
         norm_eval: bool = False,
         with_cp: bool = False,
         deploy: bool = False,
-        init_cfg=(
-            dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
-            dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']),
-        ),
+        init_cfg=PADDLE_INIT_CFG,
     ):
-        super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+        super().__init__(init_cfg=init_cfg)
         self.scale = check_scale('PPLCNet', scale, self.published_scales)
         self.arch = _check_arch(self.arch_settings, arch)
         self._check_contract(len(self.arch), out_indices, frozen_stages, norm_eval, deploy)

@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from lcnet_mm.registry import MODELS
 from ..layers import DepthwiseSeparableV2, make_divisible
-from .staged_backbone import StagedBackbone, check_scale, is_int, strides_and_dilations
+from .staged_backbone import PADDLE_INIT_CFG, StagedBackbone, check_scale, is_int, strides_and_dilations
 
 # The whole network: one row per stage, every block of a stage alike except that the first one has the
 # stage's stride. Row: [kernel_size, out_channels at scale 1.0, stride, rep_depthwise, split_pointwise,
@@ -78,12 +78,9 @@ class PPLCNetV2(StagedBackbone):
         norm_eval: bool = False,
         with_cp: bool = False,
         deploy: bool = False,
-        init_cfg=(
-            dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
-            dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']),
-        ),
+        init_cfg=PADDLE_INIT_CFG,
     ):
-        super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+        super().__init__(init_cfg=init_cfg)
         self.arch = _check_arch(self.arch_settings, arch, len(self.table))
         self.scale, self.depths = self.arch['scale'], self.arch['depths']
         self._check_contract(len(self.table), out_indices, frozen_stages, norm_eval, deploy)

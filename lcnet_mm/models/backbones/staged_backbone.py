@@ -13,6 +13,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
 from ..layers import FoldsNormsForDeploy, deploy_layer_cfg
 
+# PaddleClas's initialisation: Kaiming-normal (fan-in) convs, norm weight 1 and bias 0.
+PADDLE_INIT_CFG = (
+    dict(type='Kaiming', layer='Conv2d', mode='fan_in', distribution='normal'),
+    dict(type='Constant', val=1, bias=0, layer=['_BatchNorm', 'GroupNorm']),
+)
+
 
 class StagedBackbone(FoldsNormsForDeploy, BaseModule):
     """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass calls :meth:`_check_contract`, builds
@@ -21,6 +27,9 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
 
     # For the error raised on a checkpoint whose tensors have other shapes.
     mismatch_hint = 'A checkpoint of another width (scale) or arch?'
+
+    def __init__(self, init_cfg=PADDLE_INIT_CFG):
+        super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
 
     def _check_contract(self, num_stages: int, out_indices, frozen_stages, norm_eval: bool, deploy: bool):
         name = type(self).__name__
