@@ -3,8 +3,6 @@ arXiv:2109.15099) as an OpenMMLab backbone."""
 
 from typing import Sequence, Union
 
-import torch.nn as nn
-
 from lcnet_mm.registry import MODELS
 from ..layers import DepthwiseSeparable, make_divisible
 from .staged_backbone import PADDLE_INIT_CFG, StagedBackbone, check_scale, is_int, strides_and_dilations
@@ -108,8 +106,7 @@ class PPLCNet(StagedBackbone):
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         channels = width(stem_channels)
         self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg)
-        self.stages = nn.ModuleList()
-        self.stage_channels = []
+        stages, stage_channels = [], []
         for stage_table, stage_strides in zip(self.arch, strides):
             blocks = []
             for (kernel_size, out_channels, _, use_se), (stride, dilation, _) in zip(stage_table, stage_strides):
@@ -127,11 +124,9 @@ class PPLCNet(StagedBackbone):
                     )
                 )
                 channels = width(out_channels)
-            self.stages.append(nn.Sequential(*blocks))
-            self.stage_channels.append(channels)
-        # What a neck needs to know: the channels of each returned feature map.
-        self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
-        self._freeze_stages()
+            stages.append(blocks)
+            stage_channels.append(channels)
+        self._set_stages(stages, stage_channels)
 
 
 def _check_arch(arch_settings: dict, arch) -> list:

@@ -2,8 +2,6 @@
 
 from typing import Sequence, Union
 
-import torch.nn as nn
-
 from lcnet_mm.registry import MODELS
 from ..layers import DepthwiseSeparableV2, make_divisible
 from .staged_backbone import PADDLE_INIT_CFG, StagedBackbone, check_scale, is_int, strides_and_dilations
@@ -93,8 +91,7 @@ class PPLCNetV2(StagedBackbone):
 
         channels = width(stem_channels)
         self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg)
-        self.stages = nn.ModuleList()
-        self.stage_channels = []
+        stages, stage_channels = [], []
         for row, own_strides, stage_strides in zip(self.table, block_strides, strides):
             kernel_size, out_channels, _, rep_depthwise, split_pointwise, use_se, shortcut = row
             blocks = []
@@ -121,11 +118,9 @@ class PPLCNetV2(StagedBackbone):
                     )
                 )
                 channels = width(out_channels)
-            self.stages.append(nn.Sequential(*blocks))
-            self.stage_channels.append(channels)
-        # What a neck needs to know: the channels of each returned feature map.
-        self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
-        self._freeze_stages()
+            stages.append(blocks)
+            stage_channels.append(channels)
+        self._set_stages(stages, stage_channels)
 
     def describe(self) -> str:
         return f'PPLCNetV2(scale={self.scale}, depths={self.depths})'

@@ -6,6 +6,7 @@ import math
 from typing import Sequence
 
 import torch
+import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -22,8 +23,7 @@ PADDLE_INIT_CFG = (
 
 class StagedBackbone(FoldsNormsForDeploy, BaseModule):
     """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass calls :meth:`_check_contract`, builds
-    ``self.stem`` (:meth:`_build_stem`) and ``self.stages`` (a ``ModuleList``), sets ``self.out_channels``, then
-    calls :meth:`_freeze_stages`."""
+    ``self.stem`` (:meth:`_build_stem`), then hands its stages' blocks to :meth:`_set_stages`."""
 
     # For the error raised on a checkpoint whose tensors have other shapes.
     mismatch_hint = 'A checkpoint of another width (scale) or arch?'
@@ -50,6 +50,14 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
             act_cfg=act_cfg,
             **deploy_layer_cfg(self.deploy, norm_cfg),
         )
+
+    def _set_stages(self, stages: Sequence[Sequence[nn.Module]], stage_channels: Sequence[int]):
+        """``self.stages`` from each stage's blocks, the channels a neck reads off ``out_indices``
+        (``self.out_channels``), then the freezing that ``frozen_stages`` asks for."""
+        self.stages = nn.ModuleList(nn.Sequential(*blocks) for blocks in stages)
+        self.stage_channels = list(stage_channels)
+        self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
+        self._freeze_stages()
 
     def describe(self) -> str:
         """The model as named in errors, e.g. ``PPLCNet(scale=1.0)``."""
