@@ -7,7 +7,7 @@ registry scope and, by their bare names, in mmdet's, mmpretrain's and mmseg's re
 """
 
 from .datasets import SyntheticShapesClassification, SyntheticShapesCoco, SyntheticShapesSegmentation
-from .engine import ChannelsLastHook, CpuAmpOptimWrapper, TrainTimeHook, WeightsOnlyCheckpointHook
+from .engine import CpuAmpOptimWrapper, TrainingModeHook, TrainTimeHook, WeightsOnlyCheckpointHook
 from .models import LCNetClsHead, PPLCNet, PPLCNetV2
 from .registry import register_checkpoint_schemes, register_in_toolboxes
 
@@ -23,7 +23,7 @@ __all__ = [
     'SyntheticShapesCoco',
     'SyntheticShapesClassification',
     'SyntheticShapesSegmentation',
-    'ChannelsLastHook',
+    'TrainingModeHook',
     'CpuAmpOptimWrapper',
     'TrainTimeHook',
     'WeightsOnlyCheckpointHook',

@@ -50,19 +50,19 @@ TOOLBOX_MODULES = {
             'SSDHeadCompat',
         ),
         DATASETS=('SyntheticShapesCoco',),
-        HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        HOOKS=('TrainingModeHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
     'mmpretrain': dict(
         MODELS=('PPLCNet', 'PPLCNetV2', 'LCNetClsHead'),
         DATASETS=('SyntheticShapesClassification',),
-        HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        HOOKS=('TrainingModeHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
     'mmseg': dict(
         MODELS=('PPLCNet', 'PPLCNetV2'),
         DATASETS=('SyntheticShapesSegmentation',),
-        HOOKS=('ChannelsLastHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+        HOOKS=('TrainingModeHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
 }

@@ -182,3 +182,23 @@ def test_folding_unties_convs_shared_by_levels_with_their_own_norms():
     with torch.no_grad():
         for ours, reference in zip(folded_network(network)(images), network(images)):
             torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_compile_path_matches_eager_and_reports_compile_time_and_graph_breaks():
+    """The compiled path of a detector (mmdet's FCOS head on PP-LCNet) runs up to the raw head outputs (no
+    decoding or NMS in the graph), computes what eager computes, and says what compiling cost."""
+    from lcnet_mm.benchmark.paths import compiled_runner
+    from lcnet_mm.deploy import output_difference
+
+    options = {'model.backbone.scale': 0.25, 'model.neck.in_channels': [32, 64, 128]}
+    subject = build_subject(str(ROOT / 'configs' / 'lcnet_fcos.py'), cfg_options=options)
+    images = torch.randn(1, 3, 64, 96)
+    with torch.inference_mode():
+        expected = subject.network(images)
+    run = compiled_runner(subject.network, images)
+    assert run.compile_s > 0 and run.note.startswith('compile: ') and 'graph break' in run.note
+    outputs = run(images)
+    assert len(outputs) == len(expected) == 9  # cls_scores, bbox_preds, centerness at three levels
+    _, scaled = output_difference(outputs, expected)
+    assert scaled <= 1e-3

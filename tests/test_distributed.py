@@ -38,7 +38,7 @@ def test_two_cpu_processes_train_identically(tmp_path, precision):
         textwrap.dedent(f"""
         _base_ = '{ROOT / 'configs/lcnet_fcos.py'}'
         custom_imports = dict(imports=['lcnet_mm', 'dump_rank_weights'], allow_failed_imports=False)
-        custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook'), dict(type='ChannelsLastHook'),
+        custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook'),
                         dict(type='DumpRankWeights')]
     """)
     )

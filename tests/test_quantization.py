@@ -13,7 +13,7 @@ from conftest import load_tool
 from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark import paths as bench_paths
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
-from lcnet_mm.benchmark.paths import build_path
+from lcnet_mm.benchmark.paths import PathInputs, build_path
 from lcnet_mm.deploy import (
     DEFAULT_KEEP_FLOAT,
     OnnxRuntimeModel,
@@ -120,7 +120,7 @@ def test_missing_bf16_is_reported_not_faked(tiny_classifier, monkeypatch, tmp_pa
     subject, path, _, test = tiny_classifier
     monkeypatch.setattr(bench_paths, 'native_bf16_features', lambda: ())
     with pytest.raises(PrecisionUnavailable, match='eager BF16: this CPU has none of avx512_bf16, amx_bf16'):
-        build_path('eager-bf16', subject, test, 1, str(tmp_path))
+        build_path('eager-bf16', subject, PathInputs(test, 1, str(tmp_path)))
     monkeypatch.setattr(deploy_runtimes, 'openvino_capabilities', lambda core: ['FP32', 'INT8'])
     with pytest.raises(PrecisionUnavailable, match='OpenVINO bf16: this CPU lacks it'):
         OpenVinoModel(path, precision='bf16')
@@ -155,7 +155,7 @@ def test_benchmark_scores_every_path_with_the_toolbox_metric(tmp_path, capsys, m
     assert eager == pytest.approx(metrics['accuracy/top1'])
     options = {f'{split}_dataloader.dataset.{k}': v for split in ('val', 'test') for k, v in settings.items()}
     subject = build_subject(CLS_SHAPES, str(checkpoint), cfg_options=options)
-    runner = build_path('eager', subject, torch.randn(1, 3, 64, 64), 1, str(tmp_path))
+    runner = build_path('eager', subject, PathInputs(torch.randn(1, 3, 64, 64), 1, str(tmp_path)))
     assert evaluate_runtime(subject, runner, str(tmp_path / 'eval')) == ('accuracy/top1', pytest.approx(eager))
     for path in low:
         row = rows[path]

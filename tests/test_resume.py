@@ -33,6 +33,10 @@ TINY = [
     'train_dataloader.dataset.pipeline.2.prob=0.0',
     'model.backbone.scale=0.5',
     'model.neck.in_channels=[64,128,256]',
+    # One memory format for both runs: a measured choice could differ between the two (channels-last and NCHW
+    # convolutions round differently). A resumed run keeps its own run's choice (test_training_mode.py).
+    'default_hooks.training_mode.memory_format=channels_last',
+    'default_hooks.training_mode.precision=fp32',  # --amp sets bf16 after these options
 ]
 
 

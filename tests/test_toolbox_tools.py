@@ -68,7 +68,9 @@ def test_toolbox_tools_train_resume_and_test_our_configs(tmp_path, toolbox, conf
     train, test = toolbox_tool(toolbox, 'train'), toolbox_tool(toolbox, 'test')
     assert train.is_file() and test.is_file()
 
-    run(train, [ROOT / config, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', *options], tmp_path)
+    log = run(train, [ROOT / config, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', *options], tmp_path)
+    # The precision and memory format are measured and chosen by the config's hook, whichever tool runs it.
+    assert re.search(r'TrainingModeHook: training in (BF16|float32) \+ (channels-last|NCHW)', log)
     first = torch.load(work / 'epoch_1.pth', weights_only=True)  # the safe default reads it
     assert first['meta']['epoch'] == 1
 

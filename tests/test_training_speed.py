@@ -1,6 +1,6 @@
 """Faster CPU training: BF16 autocast (CpuAmpOptimWrapper, tools/train.py --amp), channels-last activations
-(ChannelsLastHook), and the training-throughput benchmark. The speed itself is measured by
-tools/benchmark_train.py, not here; these tests check behaviour."""
+(TrainingModeHook, whose choice is tested in test_training_mode.py), and the training-throughput benchmark.
+The speed itself is measured by tools/benchmark_train.py, not here; these tests check behaviour."""
 
 import json
 import subprocess
@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from lcnet_mm import ChannelsLastHook, CpuAmpOptimWrapper, PPLCNet
+from lcnet_mm import CpuAmpOptimWrapper, PPLCNet, TrainingModeHook
 from lcnet_mm.engine import cpu_amp_optim_wrapper, cpu_flags, native_bf16_features
 from lcnet_mm.models.layers import DepthwiseSeparable
 from lcnet_mm.utils import enable_amp
@@ -39,7 +39,7 @@ def conv_net():
 def test_amp_wrapper_runs_convolutions_in_bf16_and_keeps_float32_weights():
     net = conv_net()
     wrapper = CpuAmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
-    assert wrapper.enabled
+    assert wrapper.enabled and wrapper.precision == 'bf16'
     with wrapper.optim_context(net):
         out = net(torch.randn(2, 3, 16, 16))
     assert out.dtype == torch.bfloat16
@@ -52,9 +52,13 @@ def test_amp_wrapper_says_so_and_trains_float32_without_native_bf16(monkeypatch,
     monkeypatch.setattr(cpu_amp_optim_wrapper, 'native_bf16_features', lambda: ())
     net = conv_net()
     wrapper = CpuAmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
-    assert not wrapper.enabled
+    assert not wrapper.enabled and wrapper.precision == 'fp32'
     with wrapper.optim_context(net):
         assert net(torch.randn(2, 3, 16, 16)).dtype == torch.float32
+    with pytest.raises(ValueError, match='precision bf16 needs native BF16'):
+        wrapper.precision = 'bf16'
+    with pytest.raises(ValueError, match="precision must be one of \\('bf16', 'fp32'\\), got 'fp16'"):
+        wrapper.precision = 'fp16'
     with pytest.raises(RuntimeError, match='avx512_bf16, amx_bf16'):
         CpuAmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1), require_native=True)
 
@@ -86,15 +90,16 @@ def test_depthwise_conv_stays_float32_under_autocast_while_training():
 class _Runner:
     def __init__(self, model):
         self.model = model
+        self.optim_wrapper = None
 
 
-def test_channels_last_hook_converts_the_model_and_keeps_its_outputs():
+def test_channels_last_converts_the_model_and_keeps_its_outputs():
     model = PPLCNet(scale=0.5, out_indices=(2, 3, 4)).eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         expected = model(x)
     parameters = list(model.parameters())
-    ChannelsLastHook().before_train(_Runner(model))
+    TrainingModeHook(memory_format='channels_last').before_test(_Runner(model))
     assert model.stem.conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert all(a is b for a, b in zip(parameters, model.parameters()))  # the optimizer's objects stay
     with torch.no_grad():

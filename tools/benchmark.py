@@ -22,7 +22,8 @@ this one process, so that the ratios hold on a noisy machine.
 
 A model is a config (mmpretrain classifier, mmdet single-stage detector or mmseg segmentor, this project's
 or any other) or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
-folded-cl (+ channels-last), jit (trace + freeze), onnxruntime, openvino, and at low precision eager-bf16,
+folded-cl (+ channels-last), jit (trace + freeze), compile (torch.compile with inductor's freezing, on folded-cl;
+its compile time is a column of its own), onnxruntime, openvino, and at low precision eager-bf16,
 onnxruntime-int8, openvino-int8, openvino-bf16 (see lcnet_mm/benchmark/paths.py). INT8 layers kept in float:
 --keep-float (rules stem, pooled, outputs, depthwise, or module:REGEX; "none" quantizes every layer).
 Writes results.md, results.csv, results.json and latency.png to --out-dir.

@@ -4,9 +4,11 @@
     python tools/benchmark_train.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \
         --modes fp32-nchw fp32 amp --reference "lcnet_fcos fp32-nchw"
 
-Modes: ``fp32`` (float32, whatever the config's default), ``amp`` (as ``tools/train.py --amp``: BF16
-autocast on a CPU with native BF16, float16 on CUDA), and either with ``-nchw`` (without the config's
-``ChannelsLastHook``: the step as it ran before that hook).
+Modes: ``auto`` (the config as it is: its TrainingModeHook measures the candidate modes over the first
+iterations and trains in the fastest; the row says which), ``fp32`` (float32, channels-last activations),
+``amp`` (as ``tools/train.py --amp``: BF16 autocast on a CPU with native BF16, float16 on CUDA), either with
+``-nchw`` (contiguous activations) and/or ``-compile`` (``torch.compile`` with inductor of the model's networks;
+the time of the first, untimed iterations, where compilation happens, is its own column).
 ``--profile N`` adds torch profiler's table of the costliest operators over N more iterations per pair.
 Writes results.md and results.json to --out-dir.
 """
@@ -21,7 +23,7 @@ import torch
 from mmengine.config import DictAction
 
 from lcnet_mm.benchmark.report import markdown_table
-from lcnet_mm.benchmark.training import parse_mode, training_throughput
+from lcnet_mm.benchmark.training import MODE_HELP, parse_mode, training_throughput
 from lcnet_mm.engine import native_bf16_features
 
 COLUMNS = [
@@ -31,6 +33,8 @@ COLUMNS = [
     ('p90_s', 'p90 (s)', '{:.3f}'),
     ('it_per_s', 'iterations / s', '{:.2f}'),
     ('speedup', 'x ref', '{:.2f}'),
+    ('first_iterations_s', 'first iterations (s)', '{:.1f}'),
+    ('note', 'note', '{}'),
 ]
 
 
@@ -39,8 +43,10 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
     parser.add_argument('configs', nargs='+', help='training configs')
-    parser.add_argument('--modes', nargs='+', default=['fp32', 'amp'], help='fp32, amp, fp32-nchw, amp-nchw')
-    parser.add_argument('--warmup', type=int, default=3, help='untimed iterations per pair first (default 3)')
+    parser.add_argument('--modes', nargs='+', default=['fp32', 'amp'], help=MODE_HELP)
+    parser.add_argument(
+        '--warmup', type=int, default=3, help='untimed (and separately timed) first iterations per pair (default 3)'
+    )
     parser.add_argument('--rounds', type=int, default=4, help='interleaved rounds (default 4)')
     parser.add_argument('--reps', type=int, default=5, help='timed iterations per pair and round (default 5)')
     parser.add_argument('--reference', help='row the "x ref" column divides by, "CONFIG MODE" (default: first)')

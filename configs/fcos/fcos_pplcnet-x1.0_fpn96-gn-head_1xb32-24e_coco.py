@@ -16,11 +16,14 @@ data_root = 'data/coco/'
 backend_args = None
 
 model = dict(
+    neck=dict(out_channels=96),  # PicoDet's width for COCO (the embedded demo trains a 64-channel neck and head)
     bbox_head=dict(
+        in_channels=96,
+        feat_channels=96,
         num_classes=80,
         # COCO objects are larger than the synthetic ones: mmdet's FCOS ranges for strides 8/16/32.
         regress_ranges=((-1, 64), (64, 128), (128, 1e8)),
-    )
+    ),
 )
 
 # PicoDet-style input: 320-480 multi-scale training, 416 testing.

@@ -5,8 +5,9 @@
   mmcv's ``fuse_conv_bn`` for the rest (any conv directly followed by a BN sibling).
 - ``folded-cl``: ``folded`` in channels-last memory format (oneDNN's depthwise kernels prefer it).
 - ``jit``: ``torch.jit.trace`` + ``torch.jit.optimize_for_inference`` of the eager model (freezes, folds
-  BN, pre-packs the oneDNN conv weights): the fastest PyTorch path measured here. Where that pass fails,
-  ``torch.jit.freeze`` alone (noted in the row).
+  BN, pre-packs the oneDNN conv weights). Where that pass fails, ``torch.jit.freeze`` alone (noted in the row).
+- ``compile``: ``torch.compile`` (inductor) of ``folded-cl`` with inductor's freezing, compiled for the
+  benchmark's input size; the compile time is its own column, the graph breaks are noted in the row.
 - ``onnxruntime``, ``openvino``: the exported ONNX graph (``lcnet_mm.deploy.export_onnx``, BN folded,
   dynamic shapes) in ONNX Runtime / OpenVINO's CPU plugin, fp32.
 
@@ -26,6 +27,8 @@ path that computes something else is reported, not timed.
 
 import copy
 import os.path as osp
+import time
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
@@ -43,9 +46,6 @@ from lcnet_mm.deploy import (
     switch_to_deploy,
 )
 from lcnet_mm.engine.cpu_features import BF16_FLAGS, native_bf16_features
-
-LOW_PRECISION_PATHS = ('eager-bf16', 'onnxruntime-int8', 'openvino-int8', 'openvino-bf16')
-PATHS = ('eager', 'folded', 'folded-cl', 'jit', 'onnxruntime', 'openvino') + LOW_PRECISION_PATHS
 
 
 def _torch_runner(network) -> Callable:
@@ -84,49 +84,131 @@ def _untie_shared_convs(network: nn.Module):
                     seen.add(id(child))
 
 
-def build_path(
-    name: str,
-    subject,
-    images: torch.Tensor,
-    threads: int,
-    onnx_dir: str,
-    calibration: int = 100,
-    keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT,
-) -> Callable:
-    """A callable running ``subject.network`` the way ``name`` says; ``images`` is an example input.
-    ``calibration`` and ``keep_float`` configure the INT8 paths (see :func:`int8_model_file`)."""
-    network = subject.network
-    if name == 'eager':
-        return _torch_runner(network)
-    if name == 'eager-bf16':
-        return bf16_autocast_runner(network)
-    if name == 'folded':
-        return _torch_runner(folded_network(network))
-    if name == 'folded-cl':
-        folded = folded_network(network).to(memory_format=torch.channels_last)
-        run = _torch_runner(folded)
-        return lambda x: run(x.contiguous(memory_format=torch.channels_last))
-    if name == 'jit':
-        with torch.inference_mode():
-            traced = torch.jit.trace(copy.deepcopy(network).eval(), (images,), strict=False)
-            try:
-                run = _torch_runner(torch.jit.optimize_for_inference(traced))
-            except RuntimeError as error:  # torch 2.14 asserts on mmcv's HSigmoid (MobileNetV3): freeze only
-                run = _torch_runner(torch.jit.freeze(traced))
-                run.note = f'jit: freeze only, optimize_for_inference failed ({str(error).splitlines()[0][:80]})'
-        return run
-    if name == 'onnxruntime':
-        return OnnxRuntimeModel(onnx_file(subject, images, onnx_dir), threads=threads)
-    if name in ('openvino', 'openvino-bf16'):
-        precision = 'bf16' if name == 'openvino-bf16' else 'f32'
-        return OpenVinoModel(onnx_file(subject, images, onnx_dir), threads=threads, precision=precision)
-    if name in ('onnxruntime-int8', 'openvino-int8'):
-        backend = name[: -len('-int8')]
-        path, note = int8_model_file(subject, backend, images, onnx_dir, calibration, keep_float)
-        run = (OnnxRuntimeModel if backend == 'onnxruntime' else OpenVinoModel)(path, threads=threads)
+@dataclass
+class PathInputs:
+    """What building a path may need besides the subject: an example input, the thread count, where to
+    write exported graphs, and the INT8 options (see :func:`int8_model_file`)."""
+
+    images: torch.Tensor
+    threads: int
+    onnx_dir: str
+    calibration: int = 100
+    keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT
+
+
+def _eager(subject, inputs):
+    return _torch_runner(subject.network)
+
+
+def _folded(subject, inputs):
+    return _torch_runner(folded_network(subject.network))
+
+
+def _folded_channels_last(subject, inputs):
+    run = _torch_runner(folded_network(subject.network).to(memory_format=torch.channels_last))
+    return lambda x: run(x.contiguous(memory_format=torch.channels_last))
+
+
+def _jit(subject, inputs):
+    with torch.inference_mode():
+        traced = torch.jit.trace(copy.deepcopy(subject.network).eval(), (inputs.images,), strict=False)
+        try:
+            run = _torch_runner(torch.jit.optimize_for_inference(traced))
+        except RuntimeError as error:  # torch 2.14 asserts on mmcv's HSigmoid (MobileNetV3): freeze only
+            run = _torch_runner(torch.jit.freeze(traced))
+            run.note = f'jit: freeze only, optimize_for_inference failed ({str(error).splitlines()[0][:80]})'
+    return run
+
+
+def _compiled(subject, inputs):
+    return compiled_runner(subject.network, inputs.images)
+
+
+def _onnxruntime(subject, inputs):
+    return OnnxRuntimeModel(onnx_file(subject, inputs.images, inputs.onnx_dir), threads=inputs.threads)
+
+
+def _openvino(precision):
+    def build(subject, inputs):
+        path = onnx_file(subject, inputs.images, inputs.onnx_dir)
+        return OpenVinoModel(path, threads=inputs.threads, precision=precision)
+
+    return build
+
+
+def _int8(backend):
+    def build(subject, inputs):
+        path, note = int8_model_file(subject, backend, inputs)
+        run = (OnnxRuntimeModel if backend == 'onnxruntime' else OpenVinoModel)(path, threads=inputs.threads)
         run.note = note
         return run
-    raise ValueError(f'unknown path {name!r}; choose from {PATHS}')
+
+    return build
+
+
+@dataclass(frozen=True)
+class Path:
+    build: Callable  # (subject, PathInputs) -> callable images -> outputs
+    low_precision: bool = False  # judged by its accuracy on the test set, not by parity with eager
+
+
+# Every path, in the order the CLI lists them; a new path is one row here.
+PATH_TABLE = {
+    'eager': Path(_eager),
+    'folded': Path(_folded),
+    'folded-cl': Path(_folded_channels_last),
+    'jit': Path(_jit),
+    'compile': Path(_compiled),
+    'onnxruntime': Path(_onnxruntime),
+    'openvino': Path(_openvino('f32')),
+    'eager-bf16': Path(lambda subject, inputs: bf16_autocast_runner(subject.network), low_precision=True),
+    'onnxruntime-int8': Path(_int8('onnxruntime'), low_precision=True),
+    'openvino-int8': Path(_int8('openvino'), low_precision=True),
+    'openvino-bf16': Path(_openvino('bf16'), low_precision=True),
+}
+PATHS = tuple(PATH_TABLE)
+LOW_PRECISION_PATHS = tuple(name for name, path in PATH_TABLE.items() if path.low_precision)
+
+
+def build_path(name: str, subject, inputs: PathInputs) -> Callable:
+    """A callable running ``subject.network`` the way path ``name`` says."""
+    if name not in PATH_TABLE:
+        raise ValueError(f'unknown path {name!r}; choose from {PATHS}')
+    return PATH_TABLE[name].build(subject, inputs)
+
+
+def compiled_runner(network: nn.Module, images: torch.Tensor) -> Callable:
+    """``torch.compile`` (inductor) of the folded network in channels-last, with inductor's freezing (weights
+    become constants, so their layout and BN folding are compiled in). Compiled on the first call, with
+    ``images``: the runner's ``compile_s`` is how long that took, its ``note`` how many graphs dynamo made and
+    where it broke the graph. A new input shape compiles again (``dynamic=False``: the fastest kernels for a
+    fixed size, as a deployed detector runs). Decoding and NMS are outside ``network`` (see
+    :class:`lcnet_mm.deploy.RawOutputs`)."""
+    import torch._dynamo
+
+    folded = folded_network(network).to(memory_format=torch.channels_last)
+    example = images.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        explanation = torch._dynamo.explain(folded)(example)
+    torch._dynamo.reset()
+    compiled = torch.compile(folded, backend='inductor', dynamic=False, options={'freezing': True})
+
+    def run(x):
+        with torch.no_grad():
+            return compiled(x.contiguous(memory_format=torch.channels_last))
+
+    start = time.perf_counter()
+    run(images)
+    run.compile_s = time.perf_counter() - start
+    breaks = [
+        f'{b.user_stack[-1].filename.split("/")[-1]}:{b.user_stack[-1].lineno} {b.reason}'[:120]
+        for b in explanation.break_reasons
+        if b.user_stack
+    ]
+    run.note = f'compile: {explanation.graph_count} graph(s), {explanation.graph_break_count} graph break(s)' + (
+        f' ({"; ".join(breaks[:3])})' if breaks else ''
+    )
+    return run
 
 
 def bf16_autocast_runner(network) -> Callable:
@@ -146,10 +228,13 @@ def bf16_autocast_runner(network) -> Callable:
     return run
 
 
-def int8_model_file(subject, backend: str, images, onnx_dir: str, calibration: int, keep_float) -> tuple:
+def int8_model_file(subject, backend: str, inputs: PathInputs) -> tuple:
     """(path of the INT8 model, a note saying what it was calibrated on and what stayed float), quantized
-    once per run and backend from the subject's exported ONNX graph."""
+    once per run and backend from the subject's exported ONNX graph, calibrated on ``inputs.calibration``
+    validation images with ``inputs.keep_float`` layers kept in float."""
     from .accuracy import calibration_images
+
+    images, onnx_dir, calibration, keep_float = inputs.images, inputs.onnx_dir, inputs.calibration, inputs.keep_float
 
     fp32 = onnx_file(subject, images, onnx_dir)
     if subject.calibration is None:

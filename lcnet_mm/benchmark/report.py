@@ -14,6 +14,7 @@ COLUMNS = [
     ('latency_median_ms', 'latency b1 median (ms)', '{:.2f}'),
     ('latency_p90_ms', 'p90 (ms)', '{:.2f}'),
     ('ratio', 'x ref', '{:.2f}'),
+    ('compile_s', 'compile (s)', '{:.1f}'),
     ('throughput_ips', 'throughput (img/s)', '{:.1f}'),
     ('peak_memory_mib', 'peak mem b1, eager (MiB)', '{:.1f}'),
     ('accuracy', 'accuracy', '{:.3f}'),

@@ -10,7 +10,7 @@ from lcnet_mm.deploy import DEFAULT_KEEP_FLOAT, PrecisionUnavailable, output_dif
 from lcnet_mm.engine.cpu_features import BF16_FLAGS, INT8_FLAGS, cpu_flags
 from .accuracy import ACCURACY_TOLERANCE, evaluate, evaluate_runtime
 from .measures import count_flops, count_parameters, interleaved_timings, peak_activation_bytes, summarize, weight_bytes
-from .paths import LOW_PRECISION_PATHS, build_path
+from .paths import LOW_PRECISION_PATHS, PathInputs, build_path
 
 # A path whose outputs differ more than this from eager (absolutely, or relative to outputs larger than 1,
 # such as a detector's box distances in pixels) computes something else: reported, not timed. Low-precision
@@ -42,6 +42,7 @@ def run_benchmark(
     images = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(0))
     batch = torch.randn(throughput_batch, 3, *input_size, generator=torch.Generator().manual_seed(1))
 
+    inputs = PathInputs(images, threads, onnx_dir, calibration, keep_float)
     rows, runners, batch_runners = [], {}, {}
     for subject in subjects:
         log(
@@ -72,8 +73,9 @@ def run_benchmark(
             rows.append(row)
             log(f'[benchmark] {subject.name}: preparing path {path}')
             try:
-                run = build_path(path, subject, images, threads, onnx_dir, calibration, keep_float)
+                run = build_path(path, subject, inputs)
                 row['max_abs_diff'], scaled_diff = output_difference(run(images), expected)
+                row['compile_s'] = getattr(run, 'compile_s', None)
                 if getattr(run, 'note', None):
                     row['note'] = run.note
                 if path in LOW_PRECISION_PATHS:

@@ -9,6 +9,7 @@ from .cli import (
     parse_runner_arguments,
     prepare_distributed,
     toolbox_of,
+    training_mode_hooks,
 )
 from .model_builder import build_model_from_config
 from .model_checks import check_backbone_channels
@@ -26,4 +27,5 @@ __all__ = [
     'parse_runner_arguments',
     'prepare_distributed',
     'toolbox_of',
+    'training_mode_hooks',
 ]

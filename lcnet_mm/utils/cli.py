@@ -85,12 +85,20 @@ def prepare_distributed(cfg: Config) -> None:
 
 
 AMP_WRAPPERS = ('AmpOptimWrapper', 'CpuAmpOptimWrapper', 'lcnet_mm.CpuAmpOptimWrapper')
+TRAINING_MODE_HOOKS = ('TrainingModeHook', 'lcnet_mm.TrainingModeHook')
+
+
+def training_mode_hooks(cfg: Config) -> list:
+    """The config dicts of every :class:`lcnet_mm.engine.TrainingModeHook` in ``default_hooks`` and ``custom_hooks``."""
+    hooks = list((cfg.get('default_hooks') or {}).values()) + list(cfg.get('custom_hooks') or [])
+    return [hook for hook in hooks if isinstance(hook, dict) and hook.get('type') in TRAINING_MODE_HOOKS]
 
 
 def enable_amp(cfg: Config) -> None:
     """``--amp``: mmengine's ``AmpOptimWrapper`` (float16 with dynamic loss scaling) where CUDA is, and
     :class:`lcnet_mm.engine.CpuAmpOptimWrapper` (BF16 autocast, float32 where the CPU has no native BF16)
-    on a CPU, where mmengine's refuses to run."""
+    on a CPU, where mmengine's refuses to run. An explicit choice: a ``TrainingModeHook`` of the config no
+    longer measures the precision."""
     import torch
 
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -101,6 +109,8 @@ def enable_amp(cfg: Config) -> None:
         cfg.optim_wrapper.loss_scale = 'dynamic'
     else:
         cfg.optim_wrapper.type = 'lcnet_mm.CpuAmpOptimWrapper'
+        for hook in training_mode_hooks(cfg):
+            hook['precision'] = 'bf16'
 
 
 def disable_amp(cfg: Config) -> None:
@@ -108,6 +118,8 @@ def disable_amp(cfg: Config) -> None:
     if cfg.optim_wrapper.get('type') in AMP_WRAPPERS:
         cfg.optim_wrapper.type = 'OptimWrapper'
         cfg.optim_wrapper.pop('loss_scale', None)
+    for hook in training_mode_hooks(cfg):
+        hook['precision'] = 'fp32'
 
 
 def add_quantization_arguments(parser: argparse.ArgumentParser) -> None:
