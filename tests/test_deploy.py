@@ -136,7 +136,9 @@ def test_detector_deploy_flag_loads_folded_backbone(tmp_path):
     deployed, _ = build_model_from_config(config, str(path), {'model.backbone.deploy': True})
     x = torch.randn(1, 3, 256, 224)
     for a, e in zip(model_outputs(deployed, x), model_outputs(model, x)):
-        torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-4)
+        # float32 rounding of the folded convs, amplified by the head's group norms: 1.4e-4 at most measured;
+        # a folding error would be of the order of the outputs themselves
+        torch.testing.assert_close(a, e, rtol=1e-4, atol=5e-4)
 
 
 @pytest.mark.slow

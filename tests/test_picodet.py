@@ -8,7 +8,7 @@ from mmdet.models.task_modules.assigners import ATSSAssigner, SimOTAAssigner, Ta
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.structures import InstanceData
 
 from lcnet_mm.models import CSPPAN, LCPAN, PicoHead, PicoHeadV2, ProbabilityVarifocalLoss
@@ -46,6 +46,14 @@ def test_neck_arguments_are_checked(kwargs, message):
         LCPAN(**{**dict(in_channels=[48, 88, 176], out_channels=32), **kwargs})
     with pytest.raises(ValueError, match='num_csp_blocks must be a positive int'):
         CSPPAN(in_channels=[48, 88, 176], out_channels=32, num_csp_blocks=0)
+
+
+@pytest.fixture(autouse=True)
+def _mmdet_scope():
+    """The heads build their coders from the current scope's registry: mmdet's, whatever an earlier test in the
+    same process left current."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
 
 
 def head_inputs(channels=32, size=32, batch=2, levels=4):

@@ -87,6 +87,7 @@ def train(tmp_path, costs, wrapper='lcnet_mm.CpuAmpOptimWrapper', iters=24, resu
         ),
         resume=resume,
         experiment_name=f'training-mode-{tmp_path.name}-{int(resume)}',
+        default_scope=None,  # no 'mmengine' scope left current for the tests after this one
     )
     clock.runner = runner
     runner.train()
@@ -186,8 +187,14 @@ def test_a_resumed_run_continues_in_the_mode_it_was_training_in(tmp_path, native
 
 def test_a_run_shorter_than_the_measurement_still_decides(tmp_path, native_bf16):
     costs = {BF16_CL: 0.3, BF16_NCHW: 0.4, FP32_CL: 0.5, FP32_NCHW: 0.6}
-    runner, hook, model = train(tmp_path, costs, iters=6)  # 4 untimed + 2 timed iterations
-    assert hook.chosen is not None and sum(len(v) for v in hook._samples.values()) == 2
+    runner, hook, model = train(tmp_path, costs, iters=10)  # 4 untimed + 6 timed of the 16 it would take
+    assert hook.chosen == BF16_CL and sum(len(v) for v in hook._samples.values()) == 6
+
+
+def test_a_run_too_short_to_time_every_mode_takes_the_first_without_switching(tmp_path, native_bf16, caplog):
+    costs = {BF16_CL: 0.3, BF16_NCHW: 0.4, FP32_CL: 0.5, FP32_NCHW: 0.6}
+    runner, hook, model = train(tmp_path, costs, iters=5)  # fewer than one untimed + one timed iteration each
+    assert hook.chosen == BF16_CL and not any(hook._samples.values())
 
 
 def test_choose_fastest_and_the_schedule():

@@ -1,4 +1,4 @@
-"""Compare models on the CPU: parameters, FLOPs, peak memory, latency (batch 1, median and p90),
+r"""Compare models on the CPU: parameters, FLOPs, peak memory, latency (batch 1, median and p90),
 throughput, and accuracy where a checkpoint is given; every model on every path measured interleaved in
 this one process, so that the ratios hold on a noisy machine.
 

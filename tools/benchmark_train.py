@@ -1,4 +1,4 @@
-"""Training throughput, side by side in one process: iterations per second of the real training iteration
+r"""Training throughput, side by side in one process: iterations per second of the real training iteration
 (data loading, train_step, every hook) of each config in each mode, timed interleaved.
 
     python tools/benchmark_train.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \

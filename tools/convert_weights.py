@@ -1,4 +1,4 @@
-"""Convert PaddleClas (.pdparams) PP-LCNet or PP-LCNetV2 weights, timm (.pth / .safetensors) PP-LCNet weights, or
+r"""Convert PaddleClas (.pdparams) PP-LCNet or PP-LCNetV2 weights, timm (.pth / .safetensors) PP-LCNet weights, or
 PaddleDetection PicoDet weights (.pdparams), to an lcnet-mm checkpoint.
 
     python tools/convert_weights.py PPLCNet_x1_0_pretrained.pdparams checkpoints/pplcnet_x1.0.pth

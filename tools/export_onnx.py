@@ -1,9 +1,9 @@
-"""Export a classifier, a single-stage detector or a segmentor to ONNX, then check the graph against PyTorch.
+r"""Export a classifier, a single-stage detector or a segmentor to ONNX, then check the graph against PyTorch.
 
     python tools/export_onnx.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth lcnet_fcos.onnx
     python tools/export_onnx.py configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py pplcnet_x1.0.pth pplcnet.onnx
     python tools/export_onnx.py configs/lcnet_deeplabv3plus_shapes.py \
-        work_dirs/lcnet_deeplabv3plus_shapes/best_mIoU_iter_1400.pth seg.onnx
+        work_dirs/lcnet_deeplabv3plus_shapes/best_mIoU_iter_400.pth seg.onnx
 
 The graph has one input ``images`` (N, 3, H, W), already normalised as the config's data preprocessor
 does (mean/std, RGB), with N, H and W dynamic. Outputs:

@@ -1,4 +1,4 @@
-"""Post-training INT8 quantization of a trained classifier, single-stage detector or segmentor for a CPU
+r"""Post-training INT8 quantization of a trained classifier, single-stage detector or segmentor for a CPU
 runtime, with its accuracy on the config's test set next to fp32's in the same runtime.
 
     python tools/quantize.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth work_dirs/lcnet_fcos_int8 \
@@ -30,7 +30,7 @@ from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
-from lcnet_mm.benchmark.paths import int8_model_file, onnx_file
+from lcnet_mm.benchmark.paths import PathInputs, int8_model_file, onnx_file
 from lcnet_mm.deploy import BACKENDS, OnnxRuntimeModel, OpenVinoModel, example_input
 from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments
 
@@ -69,7 +69,8 @@ def main(argv=None):
     example = example_input((224, 224))  # the export is dynamic in batch and size; this only traces it
     fp32_path = onnx_file(subject, example, args.out_dir)
     print(f'[quantize] fp32 graph: {fp32_path}; calibrating on {args.calib} validation images')
-    int8_path, note = int8_model_file(subject, args.backend, example, args.out_dir, args.calib, args.keep_float)
+    inputs = PathInputs(example, args.threads, args.out_dir, calibration=args.calib, keep_float=args.keep_float)
+    int8_path, note = int8_model_file(subject, args.backend, inputs)
     print(f'[quantize] INT8 model ({args.backend}): {int8_path}; {note}')
     runtime = OnnxRuntimeModel if args.backend == 'onnxruntime' else OpenVinoModel
     record = dict(

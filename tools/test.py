@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint of a detector (mmdet config: COCO bbox mAP), a classifier (mmpretrain config:
+r"""Evaluate a checkpoint of a detector (mmdet config: COCO bbox mAP), a classifier (mmpretrain config:
 top-1/top-5) or a segmentor (mmseg config: mIoU), with mmdet's command line.
 
     python tools/test.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best_coco_bbox_mAP_epoch_N.pth \

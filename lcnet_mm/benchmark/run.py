@@ -81,11 +81,12 @@ def run_benchmark(
                 if path in LOW_PRECISION_PATHS:
                     _low_precision_accuracy(row, subject, run, evaluate_accuracy, out_dir, log)
             except PrecisionUnavailable as error:  # a property of this CPU, reported as such
-                row.update(unavailable=True, note=f'unavailable: {error}')
+                row.update(unavailable=True, accuracy=None, note=f'unavailable: {error}')  # nothing was scored
                 log(f'[benchmark]   {row["note"]}')
                 continue
             except Exception as error:  # noqa: BLE001  (a path a model cannot take is a result, not a crash)
                 row['note'] = f'{path} failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}'
+                row['accuracy'] = None
                 log(f'[benchmark]   {row["note"]}')
                 continue
             if path not in LOW_PRECISION_PATHS and not scaled_diff <= PARITY_TOLERANCE:

@@ -163,6 +163,10 @@ class TrainingModeHook(Hook):
         if self._resumed in candidates:
             self._decide(runner, self._resumed, 'as the checkpoint this run resumes from was training')
             return
+        left, needed = runner.max_iters - runner.iter, (self.warmup + 1) * len(candidates)
+        if left < needed:  # a smoke test or a tiny run: switching modes would only cost
+            self._decide(runner, candidates[0], f'{left} iterations, too few to time each mode once ({needed})')
+            return
         self._samples = {mode: [] for mode in candidates}
         self._schedule = measurement_schedule(candidates, self.warmup, self.rounds)
 
