@@ -21,6 +21,12 @@ openvino-int8). Exit status 1 when INT8 falls below fp32 by more than the tolera
 bbox mAP 0.01).
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
 import json
 import os
@@ -30,7 +36,7 @@ from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
-from lcnet_mm.benchmark.paths import int8_model_file, onnx_file
+from lcnet_mm.benchmark.paths import PathInputs, int8_model_file, onnx_file
 from lcnet_mm.deploy import BACKENDS, OnnxRuntimeModel, OpenVinoModel, example_input
 from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments
 
@@ -52,7 +58,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isfile(args.config):
         parser.error(f'config {args.config!r} does not exist')
-    if not os.path.isfile(args.checkpoint):
+    if not os.path.exists(args.checkpoint.split('://', 1)[-1]):  # paddle://, timm://, hf:// convert on load
         parser.error(f'checkpoint {args.checkpoint!r} does not exist')
     if args.threads < 1:
         parser.error(f'--threads must be at least 1, got {args.threads}')
@@ -69,7 +75,8 @@ def main(argv=None):
     example = example_input((224, 224))  # the export is dynamic in batch and size; this only traces it
     fp32_path = onnx_file(subject, example, args.out_dir)
     print(f'[quantize] fp32 graph: {fp32_path}; calibrating on {args.calib} validation images')
-    int8_path, note = int8_model_file(subject, args.backend, example, args.out_dir, args.calib, args.keep_float)
+    inputs = PathInputs(example, args.threads, args.out_dir, calibration=args.calib, keep_float=args.keep_float)
+    int8_path, note = int8_model_file(subject, args.backend, inputs)
     print(f'[quantize] INT8 model ({args.backend}): {int8_path}; {note}')
     runtime = OnnxRuntimeModel if args.backend == 'onnxruntime' else OpenVinoModel
     record = dict(

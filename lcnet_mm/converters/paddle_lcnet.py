@@ -13,6 +13,8 @@ from typing import Callable, Dict
 import torch
 
 from lcnet_mm.io import to_tensor
+from .checks import checked_lcnet
+from .formats import WeightFormat
 
 PADDLE_DROPOUT_SCALE = 0.8  # 1 - p for PaddleClas's p=0.2 downscale_in_infer dropout
 _NON_TENSOR_KEYS = ('StructuredToParameterName@@',)
@@ -76,3 +78,12 @@ def paddle_to_lcnet_mm(
         if new_key.endswith('.bn.running_mean'):
             converted[new_key.replace('running_mean', 'num_batches_tracked')] = torch.tensor(0)
     return converted
+
+
+FORMAT = WeightFormat(
+    name='paddle',
+    origin='PaddleClas / PaddleOCR PP-LCNet .pdparams (conv1.conv.*, blocks2..6.*)',
+    scheme='paddle://',
+    matches=lambda state_dict: 'conv1.conv.weight' in state_dict,
+    convert=lambda state_dict, source, path: checked_lcnet(paddle_to_lcnet_mm(state_dict), source),
+)
