@@ -67,7 +67,7 @@ def test_transformers_folder_converts_to_its_own_logits(task, tmp_path, mmpretra
     assert (logits - expected).abs().max() <= TOLERANCE * expected.abs().max()
 
 
-def test_mmpretrain_inferencer_runs_the_task_config_on_hf_weights(tmp_path):
+def test_mmpretrain_inferencer_runs_the_task_config_on_hf_weights(tmp_path, mmpretrain_scope):
     """mmpretrain's ImageClassificationInferencer, as users call it, on the text-line config with the
     Transformers folder behind hf://: the task's class names, and the converted model's scores."""
     import mmcv

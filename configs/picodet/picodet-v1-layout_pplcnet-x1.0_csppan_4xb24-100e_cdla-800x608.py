@@ -1,4 +1,5 @@
-# PP-Structure's layout detector on CDLA (Chinese document layout analysis: 10 classes), the layout of the picodet_lcnet_x1_0_fgd_layout_cdla weights.
+# PP-Structure's layout detector on CDLA (Chinese document layout analysis: 10 classes), the layout of the
+# picodet_lcnet_x1_0_fgd_layout_cdla weights.
 # The same network as the PubLayNet config; only the classes differ (PaddleOCR's layout dictionaries).
 #
 # COCO-format annotations under data/cdla/ (train.json, val.json, train/, val/); nothing is downloaded.
@@ -6,7 +7,20 @@
 _base_ = './picodet-v1-layout_pplcnet-x1.0_csppan_4xb24-100e_publaynet-800x608.py'
 
 data_root = 'data/cdla/'
-metainfo = dict(classes=('text', 'title', 'figure', 'figure_caption', 'table', 'table_caption', 'header', 'footer', 'reference', 'equation'))
+metainfo = dict(
+    classes=(
+        'text',
+        'title',
+        'figure',
+        'figure_caption',
+        'table',
+        'table_caption',
+        'header',
+        'footer',
+        'reference',
+        'equation',
+    )
+)
 model = dict(bbox_head=dict(num_classes=len(metainfo['classes'])))
 train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))

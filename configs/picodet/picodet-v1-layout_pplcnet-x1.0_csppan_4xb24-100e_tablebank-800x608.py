@@ -1,4 +1,5 @@
-# PP-Structure's layout detector on TableBank (tables only: 1 class), the layout of the picodet_lcnet_x1_0_fgd_layout_table weights.
+# PP-Structure's layout detector on TableBank (tables only: 1 class), the layout of the
+# picodet_lcnet_x1_0_fgd_layout_table weights.
 # The same network as the PubLayNet config; only the classes differ (PaddleOCR's layout dictionaries).
 #
 # COCO-format annotations under data/tablebank/ (train.json, val.json, train/, val/); nothing is downloaded.

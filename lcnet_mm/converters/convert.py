@@ -34,10 +34,10 @@ LCNET_MM = WeightFormat(
         else checked_lcnet(dict(state_dict), source)
     ),
 )
-FORMATS = (
-    paddle_picodet.FORMAT,
+FORMATS = (  # their `matches` exclude one another; the order is only that of messages
     paddle_lcnet.FORMAT,
     paddle_lcnet_v2.FORMAT,
+    paddle_picodet.FORMAT,
     timm_lcnet.FORMAT,
     timm_lcnet_v2.FORMAT,
     hf_lcnet.FORMAT,

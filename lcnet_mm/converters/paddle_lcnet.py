@@ -63,10 +63,13 @@ def paddle_to_lcnet_mm(
     """Rename and reshape a PaddleClas PP-LCNet state dict (numpy arrays) to lcnet-mm's layout.
 
     ``fc.weight`` is transposed ([in, out] -> [out, in]) and multiplied by ``dropout_scale`` (see module
-    docstring); BN layers get ``num_batches_tracked`` so that strict loading works. ``rename`` maps each key
+    docstring) where the model has the last conv that the dropout follows; BN layers get
+    ``num_batches_tracked`` so that strict loading works. ``rename`` maps each key
     (PP-LCNetV2's converter passes its own).
     """
     converted = {}
+    # PaddleClas's dropout sits after the last conv: a PULC model without it (use_last_conv=False) has none.
+    dropout_scale = dropout_scale if 'last_conv.weight' in state_dict else 1.0
     for key, value in state_dict.items():
         if key in _NON_TENSOR_KEYS:
             continue
