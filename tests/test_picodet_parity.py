@@ -16,7 +16,8 @@ from mmengine.registry import init_default_scope
 
 from conftest import load_tool
 
-FIXTURES = Path(__file__).resolve().parent / 'fixtures' / 'paddle_picodet'
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / 'tests' / 'fixtures' / 'paddle_picodet'
 LAYOUTS = {
     'picodet_v2_xs': dict(version=2, neck='LCPAN', neck_channels=96, stacked_convs=2, head='PicoHeadV2'),
     'picodet_v1_lcnet_x0_35': dict(version=1, neck='CSPPAN', neck_channels=128, stacked_convs=4, head='PicoHead'),
@@ -127,9 +128,10 @@ def test_config_check_names_a_picodet_of_another_size(tmp_path, capsys):
     tool = load_tool('convert_weights')
     # the fixture has 5 classes, the COCO config 80: the whole detector is compared
     assert tool.main([str(path), str(tmp_path / 'out.pth'), '--config', xs]) == 1
-    assert "shape mismatches ['bbox_head.cls_preds.0.weight: file (5, 96, 1, 1) vs expected (80, 96, 1, 1)'" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "shape mismatches ['bbox_head.cls_preds.0.weight: file (5, 96, 1, 1) vs expected (80, 96, 1, 1)'" in err
+    # only the class predictions differ: the message names the override (PP-Structure's CDLA / TableBank case)
+    assert 'the file has 5 classes; use --cfg-options model.bbox_head.num_classes=5' in err
     assert (
         tool.main(
             [str(path), str(tmp_path / 'out.pth'), '--config', xs, '--cfg-options', 'model.bbox_head.num_classes=5']
@@ -149,3 +151,21 @@ def test_config_check_names_a_picodet_of_another_size(tmp_path, capsys):
 def test_conversion_does_not_depend_on_the_current_scope(tmp_path, mmpretrain_scope):
     """A process where another toolbox's scope is current (after an mmpretrain run) converts the same way."""
     assert load_tool('convert_weights').main([str(unpack('picodet_v2_xs', tmp_path)), str(tmp_path / 'out.pth')]) == 0
+
+
+def test_mmdet_inferencer_runs_a_picodet_config_on_paddle_weights(tmp_path):
+    """mmdet's DetInferencer, as users call it, with PaddleDetection weights behind paddle://: the converted
+    tensors are the model's, and it predicts boxes."""
+    from mmdet.apis import DetInferencer
+
+    path = unpack('picodet_v2_xs', tmp_path)
+    config = tmp_path / 'picodet_xs_5_classes.py'
+    xs = ROOT / 'configs' / 'picodet' / 'picodet-xs_pplcnet-x0.35_4xb64-300e_coco-320.py'
+    config.write_text(f'_base_ = {str(xs)!r}\nmodel = dict(bbox_head=dict(num_classes=5))\n')
+    inferencer = DetInferencer(model=str(config), weights=f'paddle://{path}', device='cpu', show_progress=False)
+    expected, _ = converted_model('picodet_v2_xs', tmp_path)
+    ours = inferencer.model.state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in expected.state_dict().items())
+    image = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    predictions = inferencer(image, no_save_vis=True)['predictions'][0]
+    assert len(predictions['bboxes']) == len(predictions['scores']) == len(predictions['labels'])

@@ -102,7 +102,7 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
     }
     assert report['registry_added'] == expected
     assert set(report['new_registries']) == {f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, HOOKS, OPTIM_WRAPPERS)}
-    assert report['schemes_added'] == ['paddle://', 'timm://']
+    assert report['schemes_added'] == ['hf://', 'paddle://', 'timm://']
 
 
 def test_a_name_another_package_took_is_never_replaced(tmp_path):

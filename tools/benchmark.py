@@ -34,6 +34,12 @@ differ from eager, an accuracy loss): their rows say why, and every file is writ
 path on a CPU without BF16 is reported as unavailable, which is not an error.
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
 import os
 import sys
@@ -116,7 +122,8 @@ def parse_args(argv=None):
         if not model.startswith('timm:') and not os.path.isfile(model):
             parser.error(f'model {model!r} is neither a config file nor timm:<name>')
     for checkpoint in args.checkpoints or []:
-        if checkpoint.lower() != 'none' and not os.path.isfile(checkpoint):
+        # a file, or one behind a checkpoint scheme (paddle://, timm://, hf:// a folder): converted on load
+        if checkpoint.lower() != 'none' and not os.path.exists(checkpoint.split('://', 1)[-1]):
             parser.error(f'checkpoint {checkpoint!r} does not exist')
     return args
 

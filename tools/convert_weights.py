@@ -8,15 +8,25 @@ PaddleDetection PicoDet weights (.pdparams), to an lcnet-mm checkpoint.
         --config configs/lcnet_fcos.py
     python tools/convert_weights.py picodet_s_320_coco_lcnet.pdparams checkpoints/picodet_s_320.pth \
         --config configs/picodet/picodet-s_pplcnet-x0.75_4xb64-300e_coco-320.py
+    python tools/convert_weights.py PP-LCNet_x0_25_textline_ori_safetensors/ checkpoints/textline_ori.pth \
+        --config configs/pplcnet_tasks/pplcnet-x0.25_textline-ori_80x160.py
 
-The format and the width are read from the file itself. Nothing in the file is executed: pickles are
+The layout and the width are read from the file itself (a Transformers folder: from its config.json, strides
+and class names included). Nothing in the file is executed: pickles are
 read by a loader that admits only numpy arrays, torch files with weights_only=True.
 Use a classifier's result as ``load_from`` in a classification config, or in a detection config as
 ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``; a PicoDet's result
 as ``load_from`` in the PicoDet config of the same size (``--config`` checks every tensor against it).
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -24,13 +34,17 @@ import torch
 from mmengine.config import DictAction
 
 from lcnet_mm.converters import check_against_model, convert_weights
+from lcnet_mm.converters.checks import StateDictMismatchError
 from lcnet_mm.io import UnsafeWeightFileError
 from lcnet_mm.utils import build_model_from_config
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='PaddleClas .pdparams, timm .pth/.safetensors, or an lcnet-mm checkpoint')
+    parser.add_argument(
+        'src',
+        help='.pdparams, timm .pth/.safetensors, a Transformers folder (or its safetensors), an lcnet-mm checkpoint',
+    )
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--backbone-only', action='store_true', help='keep only the backbone.* weights')
     parser.add_argument(
@@ -61,10 +75,14 @@ def convert(args):
         network = f'PP-LCNetV2 {lcnet_v2["name"] or "(custom)"} x{info["scale"]:g} depths {lcnet_v2["depths"]}'
     else:
         network = f'PP-LCNet x{info["scale"]}'
+        strides = info.get('backbone', {}).get('strides')
+        if strides and strides != [2, 1, 2, 2, 2, 2]:
+            network += f' strides {strides}'
 
     print(
         f'{args.src}: {info["layout"]} {network} ({info["file_kind"]} file'
         + (f', {info["num_classes"]} classes' if info['num_classes'] else '')
+        + (f': {", ".join(info["class_names"])}' if info.get('class_names') else '')
         + ')'
     )
     if args.config:
@@ -72,7 +90,18 @@ def convert(args):
         whole = picodet is not None and not args.backbone_only
         part = 'the model' if whole else 'the backbone'
         what = f'{part} of {args.config} ({_describe(model.backbone)})'
-        check_against_model(checkpoint['state_dict'], model, f'{args.src} ({network})', what, whole_model=whole)
+        try:
+            check_against_model(checkpoint['state_dict'], model, f'{args.src} ({network})', what, whole_model=whole)
+        except StateDictMismatchError as error:
+            # A PicoDet of another data set (PP-Structure's CDLA: 10 classes, TableBank: 1) differs only there.
+            if whole and error.mismatched and not (error.missing or error.unexpected):
+                if all(re.match(r'bbox_head\.(cls_preds|gfl_cls)\.', key) for key in error.mismatched):
+                    raise ValueError(
+                        f'{error}. Only the class predictions differ: the file has {info["num_classes"]} classes; '
+                        f"use --cfg-options model.bbox_head.num_classes={info['num_classes']} (and the data set's "
+                        'metainfo classes), or the config of that data set'
+                    ) from None
+            raise
         print(f'fits {part} of {args.config}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, args.dst)

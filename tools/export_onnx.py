@@ -22,6 +22,12 @@ decoded boxes are compared, for segmentors the label maps. Exit status 1 if a di
 pixels, up to hundreds).
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
 import sys
 from pathlib import Path

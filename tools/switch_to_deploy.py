@@ -14,6 +14,12 @@ differ by more than ``--tolerance`` (absolute, or relative for outputs above 1) 
 exit status is 1.
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
 import copy
 import sys

@@ -5,6 +5,12 @@ top-1/top-5) or a segmentor (mmseg config: mIoU), with mmdet's command line.
         [--work-dir DIR] [--out results.pkl] [--show-dir vis] [--cfg-options KEY=VALUE ...]
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
 import os
 
@@ -37,8 +43,8 @@ def parse_args(argv=None):
     args = parse_runner_arguments(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out!r}')
-    # a local file, or one behind a checkpoint scheme (paddle://, timm://): nothing is downloaded
-    if not os.path.isfile(args.checkpoint.split('://', 1)[-1]):
+    # a local file, or one behind a checkpoint scheme (paddle://, timm://, hf:// a folder): nothing is downloaded
+    if not os.path.exists(args.checkpoint.split('://', 1)[-1]):
         parser.error(f'checkpoint {args.checkpoint!r} does not exist')
     return args
 

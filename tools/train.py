@@ -5,6 +5,12 @@ python tools/train.py configs/lcnet_fcos.py [--work-dir DIR] [--resume [CKPT]] [
                       [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
 """
 
+import warnings
+
+# The stack (mmengine, mmdet, mmseg) imports pkg_resources, whose deprecation warnings are not this tool's
+# output; filtered here, where the tool starts, not by importing lcnet_mm.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 import argparse
 
 from mmengine.registry import RUNNERS

@@ -13,6 +13,8 @@ from typing import Callable, Dict
 import torch
 
 from lcnet_mm.io import to_tensor
+from .checks import checked_lcnet
+from .formats import WeightFormat
 
 PADDLE_DROPOUT_SCALE = 0.8  # 1 - p for PaddleClas's p=0.2 downscale_in_infer dropout
 _NON_TENSOR_KEYS = ('StructuredToParameterName@@',)
@@ -61,10 +63,13 @@ def paddle_to_lcnet_mm(
     """Rename and reshape a PaddleClas PP-LCNet state dict (numpy arrays) to lcnet-mm's layout.
 
     ``fc.weight`` is transposed ([in, out] -> [out, in]) and multiplied by ``dropout_scale`` (see module
-    docstring); BN layers get ``num_batches_tracked`` so that strict loading works. ``rename`` maps each key
+    docstring) where the model has the last conv that the dropout follows; BN layers get
+    ``num_batches_tracked`` so that strict loading works. ``rename`` maps each key
     (PP-LCNetV2's converter passes its own).
     """
     converted = {}
+    # PaddleClas's dropout sits after the last conv: a PULC model without it (use_last_conv=False) has none.
+    dropout_scale = dropout_scale if 'last_conv.weight' in state_dict else 1.0
     for key, value in state_dict.items():
         if key in _NON_TENSOR_KEYS:
             continue
@@ -76,3 +81,12 @@ def paddle_to_lcnet_mm(
         if new_key.endswith('.bn.running_mean'):
             converted[new_key.replace('running_mean', 'num_batches_tracked')] = torch.tensor(0)
     return converted
+
+
+FORMAT = WeightFormat(
+    name='paddle',
+    origin='PaddleClas / PaddleOCR PP-LCNet .pdparams (conv1.conv.*, blocks2..6.*)',
+    scheme='paddle://',
+    matches=lambda state_dict: 'conv1.conv.weight' in state_dict,
+    convert=lambda state_dict, source, path: checked_lcnet(paddle_to_lcnet_mm(state_dict), source),
+)

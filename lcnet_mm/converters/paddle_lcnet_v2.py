@@ -14,12 +14,11 @@ from typing import Dict
 
 import torch
 
-from lcnet_mm.models.backbones.pp_lcnet_v2 import PPLCNetV2
-from lcnet_mm.models.layers import make_divisible
+from .checks import checked_lcnet_v2
+from .formats import WeightFormat
 from .paddle_lcnet import PADDLE_DROPOUT_SCALE, paddle_to_lcnet_mm
 from .paddle_lcnet import _rename_conv_bn as _rename_paddle_conv_bn
 
-MARKER = 'stem.0.conv.weight'  # the key that tells a PaddleClas PP-LCNetV2 state dict
 _BLOCK = re.compile(r'^(?:stem\.1|stages\.(\d+)\.(\d+)|stage([1-4])\.(\d+))\.(.+)$')
 _PARTS = {
     'dw_conv': 'depthwise_conv',
@@ -80,28 +79,10 @@ def paddle_v2_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOU
     return paddle_to_lcnet_mm(kept, dropout_scale, rename=_rename)
 
 
-def describe_lcnet_v2(converted: Dict, source: str) -> Dict:
-    """``dict(scale, depths, name)`` of a converted PP-LCNetV2 (``name``: the published size, or None)."""
-    depths = []
-    for stage in range(len(PPLCNetV2.table)):
-        blocks = {int(k.split('.')[3]) for k in converted if k.startswith(f'backbone.stages.{stage}.')}
-        if blocks != set(range(len(blocks))) or not blocks:
-            raise ValueError(f'{source}: PP-LCNetV2 stage {stage} has blocks {sorted(blocks)}, expected 0..n-1')
-        depths.append(len(blocks))
-    last_width = _pointwise_out_channels(converted, len(depths) - 1, depths[-1] - 1)
-    scale = last_width / PPLCNetV2.table[-1][1]
-    widths = [_pointwise_out_channels(converted, stage, 0) for stage in range(len(depths))]
-    expected = [make_divisible(row[1] * scale) for row in PPLCNetV2.table]
-    if widths != expected or converted['backbone.stem.conv.weight'].shape[0] != make_divisible(32 * scale):
-        raise ValueError(f'{source}: PP-LCNetV2 stage widths {widths} fit no scale (x{scale:g} would give {expected})')
-    name = next(
-        (n for n, a in PPLCNetV2.arch_settings.items() if a['scale'] == scale and tuple(a['depths']) == tuple(depths)),
-        None,
-    )
-    return dict(scale=float(scale), depths=depths, name=name)
-
-
-def _pointwise_out_channels(converted: Dict, stage: int, block: int) -> int:
-    prefix = f'backbone.stages.{stage}.{block}.pointwise_conv'
-    key = f'{prefix}.conv.weight' if f'{prefix}.conv.weight' in converted else f'{prefix}.1.conv.weight'
-    return int(converted[key].shape[0])
+FORMAT = WeightFormat(
+    name='paddle_v2',
+    origin='PaddleClas PP-LCNetV2 .pdparams (stem.0.conv.*, stem.0.bn._mean)',
+    scheme='paddle://',
+    matches=lambda state_dict: 'stem.0.conv.weight' in state_dict and 'stem.0.bn._mean' in state_dict,
+    convert=lambda state_dict, source, path: checked_lcnet_v2(paddle_v2_to_lcnet_mm(state_dict), source),
+)

@@ -21,6 +21,8 @@ import torch
 
 from lcnet_mm.io import to_tensor
 from lcnet_mm.models import CSPPAN, LCPAN, PicoHead, PicoHeadV2, PPLCNet
+from .checks import check_state_dict, detect_scale
+from .formats import WeightFormat
 from .paddle_lcnet import _BN, _NON_TENSOR_KEYS
 from .paddle_lcnet import _rename as _rename_backbone
 
@@ -225,3 +227,21 @@ def picodet_shapes(model_cfg: Dict) -> Dict[str, torch.Size]:
             module = _CLASSES[cfg.pop('type')](**cfg)
             shapes.update({f'{part}.{k}': v.shape for k, v in module.state_dict().items()})
     return shapes
+
+
+def _convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:
+    converted, arch = paddle_picodet_to_lcnet_mm(state_dict, source)
+    scale = detect_scale(converted, source)
+    model_cfg = picodet_model_config(arch, scale)
+    what = f'PicoDet v{arch["version"]} (PP-LCNet x{scale}, {arch["neck"]} {arch["neck_channels"]})'
+    check_state_dict(converted, picodet_shapes(model_cfg), source, what)
+    return converted, scale, dict(num_classes=arch['num_classes'], picodet=dict(arch, model=model_cfg))
+
+
+FORMAT = WeightFormat(
+    name='paddle_picodet',
+    origin='PaddleDetection PicoDet .pdparams (backbone., neck., head.conv_feat.*)',
+    scheme='paddle://',
+    matches=is_picodet,
+    convert=_convert,
+)

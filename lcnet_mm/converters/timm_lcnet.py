@@ -10,6 +10,8 @@ from typing import Dict, Sequence
 import torch
 
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
+from .checks import checked_lcnet
+from .formats import WeightFormat
 
 # timm block sub-module -> lcnet-mm DepthwiseSeparable sub-module.
 _BLOCK_PARTS = {
@@ -64,3 +66,12 @@ def timm_to_lcnet_mm(
             raise ValueError(f'unexpected key {key!r} for a timm LCNet state dict')
         converted[new_key] = value
     return converted
+
+
+FORMAT = WeightFormat(
+    name='timm',
+    origin='timm lcnet_* (conv_stem.*, blocks.*)',
+    scheme='timm://',
+    matches=lambda state_dict: 'conv_stem.weight' in state_dict,
+    convert=lambda state_dict, source, path: checked_lcnet(timm_to_lcnet_mm(state_dict), source),
+)

@@ -63,6 +63,33 @@ class CheckpointMismatchError(ValueError):
         return CheckpointMismatchError(source, self.model, self.mismatched, self.hint)
 
 
+class ForeignCheckpointError(CheckpointMismatchError):
+    """A checkpoint that holds none of the model's tensors: another network's (an ImageNet ResNet that an
+    mmseg config names in ``model.pretrained``, say). mmengine would load nothing and only warn."""
+
+    def __init__(self, source: Optional[str], model: str, mismatched: Sequence[str], hint: str):
+        self.source, self.model, self.mismatched, self.hint = source, model, list(mismatched), hint
+        ValueError.__init__(
+            self,
+            f'{source or "the checkpoint"} holds none of the tensors of the model ({model}); its keys start '
+            f'{self.mismatched[:4]}. {hint}',
+        )
+
+    def with_source(self, source: str) -> 'ForeignCheckpointError':
+        if self.source or not source:
+            return self
+        return ForeignCheckpointError(source, self.model, self.mismatched, self.hint)
+
+
+def refuse_foreign_checkpoint(module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: str) -> None:
+    """For a module's ``_load_from_state_dict``: raise :class:`ForeignCheckpointError` if ``state_dict`` has
+    tensors under ``prefix`` (or, at the top, any at all) but not one of the module's own."""
+    relevant = [key for key in state_dict if key.startswith(prefix)]
+    own = {f'{prefix}{key}' for key in module.state_dict()}
+    if relevant and not own.intersection(relevant):
+        raise ForeignCheckpointError(source_of({k: state_dict[k] for k in relevant}), model, sorted(relevant), hint)
+
+
 def refuse_shape_mismatches(
     module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: str, only: str = ''
 ) -> None:

@@ -12,7 +12,7 @@ import io
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -114,11 +114,18 @@ def to_tensor(value) -> torch.Tensor:
     raise TypeError(f'expected an array, got {type(value).__name__}')
 
 
-def load_checkpoint(model: torch.nn.Module, path, strict: bool = True) -> Dict:
+# The checkpoint schemes lcnet-mm adds (lcnet_mm.converters registers their loaders): local files of other
+# PP-LCNet implementations, converted on load. Every other scheme of mmengine's loader downloads.
+LOCAL_CHECKPOINT_SCHEMES = ('paddle://', 'timm://', 'hf://')
+
+
+def load_checkpoint(model: torch.nn.Module, path, strict: bool = True, content: Optional[Dict] = None) -> Dict:
     """Load the checkpoint at ``path`` into ``model`` through :func:`load_weight_file` (what this project's
-    deploy and benchmark tools use: safe whatever torch's defaults, and errors name the file). Accepts a
-    plain state dict or mmengine's ``{'state_dict': ..., 'meta': ...}``; returns the whole content."""
-    content, _ = load_weight_file(path)
+    deploy and benchmark tools use: safe whatever torch's defaults, and errors name the file), or ``content``
+    already read from it (a converted checkpoint). Accepts a plain state dict or mmengine's
+    ``{'state_dict': ..., 'meta': ...}``; returns the whole content."""
+    if content is None:
+        content, _ = load_weight_file(path)
     state_dict = content.get('state_dict', content) if isinstance(content, dict) else content
     if not isinstance(state_dict, dict):
         raise ValueError(f'{path}: expected a state dict, got {type(state_dict).__name__}')

@@ -17,9 +17,12 @@ def build_model_from_config(
     ``config`` is a path or a loaded :class:`Config`. With ``architecture_only`` the backbone's
     ``init_cfg`` (e.g. a Pretrained file that exists only on the training machine) is dropped: the
     checkpoint, or random weights, are what count. Checkpoints load strictly through
-    :func:`lcnet_mm.io.load_checkpoint` (weights only whatever torch's defaults; errors name the file).
+    :func:`lcnet_mm.io.load_checkpoint` (weights only whatever torch's defaults; errors name the file); one
+    behind a checkpoint scheme (``paddle://``, ``timm://``, ``hf://``) is converted first, as mmengine's
+    loader would.
     """
     import lcnet_mm  # noqa: F401  (registers the modules)
+    from lcnet_mm.converters import CHECKPOINT_SCHEMES, is_scheme
     from lcnet_mm.io import load_checkpoint
 
     cfg = load_config(config, cfg_options) if isinstance(config, str) else config
@@ -36,6 +39,9 @@ def build_model_from_config(
         model_cfg.backbone.pop('init_cfg', None)
     model = registry.build(model_cfg)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, strict=True)
+        converted = None
+        if is_scheme(checkpoint):
+            converted = CHECKPOINT_SCHEMES[checkpoint[: checkpoint.index('://') + 3]](checkpoint)
+        load_checkpoint(model, checkpoint, strict=True, content=converted)
     model.eval()
     return model, cfg

@@ -1,6 +1,7 @@
 """PP-LCNet (Cui et al., 2021, "PP-LCNet: A Lightweight CPU Convolutional Neural Network",
 arXiv:2109.15099) as an OpenMMLab backbone."""
 
+import math
 from typing import Sequence, Union
 
 from lcnet_mm.registry import MODELS
@@ -56,6 +57,12 @@ class PPLCNet(StagedBackbone):
             every stride-2 block past ``output_stride`` runs at stride 1 and the blocks after it dilate their
             depthwise convs by the stride they gave up (so 16: stage 4 dilated 2; 8: stage 3 by 2, stage 4
             by 4). Parameters are the same, so every checkpoint loads at every output stride.
+        strides (Sequence[int | tuple] | None): The stride of the stem and of each stage's first block, stem
+            first: ``(2, 1, 2, 2, 2, 2)`` for ``'pp_lcnet'``; None keeps the arch's. An entry is 1, 2 or an
+            ``(h, w)`` pair of them, as PaddleOCR's text-line models set them (PaddleClas's ``stride_list``,
+            which leaves out stage 0's 1): ``(2, 1, (2, 1), (2, 1), (2, 1), (2, 1))`` halves only the height after
+            the stem. Parameters do not depend on strides, so every checkpoint loads at every setting. With
+            ``(h, w)`` pairs ``output_stride`` must be None.
         frozen_stages (int): Freeze the stem and stages ``0..frozen_stages`` (parameters stop training,
             norm layers keep their statistics). -1 freezes nothing.
         se_cfg (dict): Keyword arguments of :class:`SqueezeExcitation` for the blocks marked ``use_se``.
@@ -66,6 +73,9 @@ class PPLCNet(StagedBackbone):
             checkpoint written after :meth:`switch_to_deploy` (``tools/switch_to_deploy.py``).
         init_cfg (dict | list[dict]): PaddleClas's initialisation by default: Kaiming-normal (fan-in)
             convs, norm weight 1 and bias 0.
+        pretrained (str | None): A checkpoint to start from, as mmseg's segmentors pass ``model.pretrained``
+            to their backbone; the same as ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``. A
+            checkpoint of another network (the ImageNet ResNet of mmseg's configs) is refused, naming it.
     """
 
     arch_settings = {'pp_lcnet': PP_LCNET}
@@ -81,6 +91,7 @@ class PPLCNet(StagedBackbone):
         in_channels: int = 3,
         out_indices: Sequence[int] = (4,),
         output_stride: int = None,
+        strides: Sequence = None,
         frozen_stages: int = -1,
         se_cfg: dict = dict(ratio=4),
         conv_cfg: dict = None,
@@ -90,22 +101,32 @@ class PPLCNet(StagedBackbone):
         with_cp: bool = False,
         deploy: bool = False,
         init_cfg=PADDLE_INIT_CFG,
+        pretrained: str = None,
     ):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=init_cfg, pretrained=pretrained)
         self.scale = check_scale('PPLCNet', scale, self.published_scales)
         self.arch = _check_arch(self.arch_settings, arch)
         self._check_contract(len(self.arch), out_indices, frozen_stages, norm_eval, deploy)
-        strides = strides_and_dilations(
-            'PPLCNet', [[block[2] for block in stage] for stage in self.arch], output_stride
-        )
-        self.output_stride = strides[-1][-1][2]
+        stem_stride, block_strides = _stride_table(self.arch, strides)
+        if isinstance(stem_stride, tuple) or any(isinstance(s, tuple) for stage in block_strides for s in stage):
+            if output_stride is not None:
+                raise ValueError(
+                    f'PPLCNet output_stride must be None with (h, w) strides, got output_stride={output_stride!r} '
+                    f'and strides={strides!r}'
+                )
+            strides = [[(stride, 1, None) for stride in stage] for stage in block_strides]
+            every = [stem_stride] + [s for stage in block_strides for s in stage]
+            self.output_stride = tuple(math.prod(_pair(s)[axis] for s in every) for axis in (0, 1))
+        else:
+            strides = strides_and_dilations('PPLCNet', block_strides, output_stride, stem_stride)
+            self.output_stride = strides[-1][-1][2]
 
         def width(channels):
             return make_divisible(channels * self.scale)
 
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         channels = width(stem_channels)
-        self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg)
+        self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg, stride=stem_stride)
         stages, stage_channels = [], []
         for stage_table, stage_strides in zip(self.arch, strides):
             blocks = []
@@ -127,6 +148,34 @@ class PPLCNet(StagedBackbone):
             stages.append(blocks)
             stage_channels.append(channels)
         self._set_stages(stages, stage_channels)
+
+
+def _pair(stride) -> tuple:
+    return stride if isinstance(stride, tuple) else (stride, stride)
+
+
+def _stride_table(arch: list, strides) -> tuple:
+    """(stem stride, per stage per block strides): the arch's own, with ``strides`` (stem, then each stage's
+    first block) put in. An (h, w) pair with equal halves becomes an int."""
+    own = [[block[2] for block in stage] for stage in arch]
+    if strides is None:
+        return 2, own
+    allowed = (
+        f'a sequence of {1 + len(arch)} strides (the stem, then the first block of each stage), each 1, 2 or an '
+        '(h, w) pair of them'
+    )
+    if not isinstance(strides, (list, tuple)) or len(strides) != 1 + len(arch):
+        raise ValueError(f'PPLCNet strides must be {allowed}, got {strides!r}')
+
+    def check(index, stride):
+        if is_int(stride) and stride in (1, 2):
+            return stride
+        if isinstance(stride, (list, tuple)) and len(stride) == 2 and all(is_int(s) and s in (1, 2) for s in stride):
+            return stride[0] if stride[0] == stride[1] else tuple(stride)
+        raise ValueError(f'PPLCNet strides[{index}] is {stride!r}: strides must be {allowed}')
+
+    stem, *firsts = [check(i, s) for i, s in enumerate(strides)]
+    return stem, [[first, *stage[1:]] for first, stage in zip(firsts, own)]
 
 
 def _check_arch(arch_settings: dict, arch) -> list:

@@ -49,6 +49,9 @@ class PPLCNetV2(StagedBackbone):
         deploy (bool): Build the inference form: every BN folded, every re-parameterisable depthwise conv
             merged into one conv, to load a checkpoint written after :meth:`switch_to_deploy`.
         init_cfg (dict | list[dict]): Kaiming-normal (fan-in) convs, norm weight 1 and bias 0 by default.
+        pretrained (str | None): A checkpoint to start from, as mmseg's segmentors pass ``model.pretrained``
+            to their backbone; the same as ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``. A
+            checkpoint of another network (the ImageNet ResNet of mmseg's configs) is refused, naming it.
     """
 
     arch_settings = {
@@ -77,8 +80,9 @@ class PPLCNetV2(StagedBackbone):
         with_cp: bool = False,
         deploy: bool = False,
         init_cfg=PADDLE_INIT_CFG,
+        pretrained: str = None,
     ):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=init_cfg, pretrained=pretrained)
         self.arch = _check_arch(self.arch_settings, arch, len(self.table))
         self.scale, self.depths = self.arch['scale'], self.arch['depths']
         self._check_contract(len(self.table), out_indices, frozen_stages, norm_eval, deploy)

@@ -11,7 +11,12 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from lcnet_mm.io import CheckpointMismatchError, refuse_shape_mismatches
+from lcnet_mm.io import (
+    LOCAL_CHECKPOINT_SCHEMES,
+    CheckpointMismatchError,
+    refuse_foreign_checkpoint,
+    refuse_shape_mismatches,
+)
 from ..layers import FoldsNormsForDeploy, deploy_layer_cfg
 
 # PaddleClas's initialisation: Kaiming-normal (fan-in) convs, norm weight 1 and bias 0.
@@ -27,8 +32,27 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
 
     # For the error raised on a checkpoint whose tensors have other shapes.
     mismatch_hint = 'A checkpoint of another width (scale) or arch?'
+    foreign_hint = (
+        'A checkpoint of another network? Give one of this backbone (tools/convert_weights.py, or paddle://, '
+        'timm://, hf:// paths); an mmseg config that names an ImageNet ResNet in model.pretrained needs '
+        'model.pretrained=None.'
+    )
 
-    def __init__(self, init_cfg=PADDLE_INIT_CFG):
+    def __init__(self, init_cfg=PADDLE_INIT_CFG, pretrained=None):
+        # ``pretrained``: what mmseg's segmentors pass to their backbone (``model.pretrained`` of every
+        # ResNet-based mmseg config), taken as mmseg's own backbones take it: a Pretrained init_cfg.
+        if pretrained is not None:
+            name = type(self).__name__
+            if not isinstance(pretrained, str):
+                raise TypeError(f'{name} pretrained must be a checkpoint path or None, got {pretrained!r}')
+            if '://' in pretrained and not pretrained.startswith(LOCAL_CHECKPOINT_SCHEMES):
+                # open-mmlab://resnet50_v1c and the like: another network's weights, and a download
+                raise ValueError(
+                    f'{name} pretrained={pretrained!r} names weights to download, not {name} weights (an mmseg '
+                    'config left its ImageNet ResNet in model.pretrained?): set model.pretrained=None, or give a '
+                    f'{name} checkpoint: a local file or a {", ".join(LOCAL_CHECKPOINT_SCHEMES)} path'
+                )
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
 
     def _check_contract(self, num_stages: int, out_indices, frozen_stages, norm_eval: bool, deploy: bool):
@@ -38,13 +62,14 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         self.norm_eval = norm_eval
         self.deploy = deploy
 
-    def _build_stem(self, in_channels: int, channels: int, conv_cfg, norm_cfg, act_cfg) -> ConvModule:
-        """The 3x3 stride-2 conv + norm + act both generations start with (norm folded when ``deploy``)."""
+    def _build_stem(self, in_channels: int, channels: int, conv_cfg, norm_cfg, act_cfg, stride=2) -> ConvModule:
+        """The 3x3 conv + norm + act both generations start with, stride 2 unless a task model's strides say
+        otherwise (norm folded when ``deploy``)."""
         return ConvModule(
             in_channels,
             channels,
             3,
-            stride=2,
+            stride=stride,
             padding=1,
             conv_cfg=conv_cfg,
             act_cfg=act_cfg,
@@ -75,6 +100,7 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint of another width: mmengine would only warn about tensors of other shapes. (A checkpoint
         # of the other form, BN-folded or not, is refused by FoldsNormsForDeploy.)
+        refuse_foreign_checkpoint(self, state_dict, prefix, self.describe(), self.foreign_hint)
         refuse_shape_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
@@ -127,13 +153,13 @@ def check_scale(name: str, scale, published: Sequence[float]) -> float:
     return float(scale)
 
 
-def strides_and_dilations(name: str, stage_strides: list, output_stride) -> list:
+def strides_and_dilations(name: str, stage_strides: list, output_stride, stem_stride: int = 2) -> list:
     """Per stage, per block: (stride, dilation, output stride after the block) for ``output_stride``, given the
-    blocks' own strides (``stage_strides[i][j]``) after a stride-2 stem.
+    blocks' own strides (``stage_strides[i][j]``) after the stem's.
 
     A stride-2 block that would take the map past ``output_stride`` runs at stride 1 with the dilation
     so far; the blocks after it dilate by the stride given up (DeepLab's convention)."""
-    natural = 2  # the stem
+    natural = stem_stride
     reachable = []  # output strides the arch can be cut at: the stride after each stage
     for strides in stage_strides:
         natural *= math.prod(strides)
@@ -145,7 +171,7 @@ def strides_and_dilations(name: str, stage_strides: list, output_stride) -> list
         raise ValueError(
             f"{name} output_stride must be one of {allowed} (None: {natural}, the arch's own), got {output_stride!r}"
         )
-    current, dilation, table = 2, 1, []
+    current, dilation, table = stem_stride, 1, []
     for strides in stage_strides:
         rows = []
         for stride in strides:

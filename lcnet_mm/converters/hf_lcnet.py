@@ -1,0 +1,168 @@
+"""Hugging Face Transformers ``PPLCNetForImageClassification`` (``model_type: pp_lcnet``) -> lcnet-mm.
+
+Baidu publishes PaddleOCR's PP-LCNet task models (document image orientation, text-line orientation, table
+classification) in this layout: a folder with ``config.json`` and ``model.safetensors``, as ``save_pretrained``
+or a hub download leaves it. ``config.json`` holds the architecture (``scale``, ``block_configs`` rows of
+``[kernel, in, out, stride, use_se]`` at scale 1.0, ``stem_channels``, ``stem_stride``, ``class_expand``,
+``id2label``); it is the network of :data:`PP_LCNET`, so each row is checked against that table, strides are
+read into ``PPLCNet(strides=...)``, and anything else is refused with the field named. Given the safetensors
+file alone, a ``config.json`` beside it is read; without one the published strides are assumed.
+
+Transformers's classifier multiplies the pooled features by ``1 - hidden_dropout_prob`` at inference
+(PaddleClas's ``downscale_in_infer`` dropout, where torch's dropout is the identity): the factor is folded into
+``fc.weight``, as for PaddleClas's weights.
+"""
+
+import json
+import re
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
+from .checks import checked_lcnet
+from .formats import WeightFormat
+
+MARKER = 'encoder.convolution.convolution.weight'  # the key that tells a Transformers PP-LCNet state dict
+_BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
+_PARTS = {'depthwise_convolution': 'depthwise_conv', 'pointwise_convolution': 'pointwise_conv'}
+_LAYER = {'convolution': 'conv', 'normalization': 'bn'}
+_BLOCK = re.compile(r'^encoder\.blocks\.(\d+)\.layers\.(\d+)\.(.+)$')
+_SE = re.compile(r'^squeeze_excitation_module\.convolutions\.([02])\.(weight|bias)$')
+# Fields of PPLCNetConfig that lcnet-mm's PP-LCNet reproduces only at these values.
+_FIXED = {'model_type': 'pp_lcnet', 'hidden_act': 'hardswish', 'reduction': 4, 'divisor': 8}
+
+
+def _rename(key: str) -> str:
+    if key.startswith('encoder.convolution.'):
+        return _conv_bn('backbone.stem', key[len('encoder.convolution.') :], key)
+    block = _BLOCK.match(key)
+    if block:
+        prefix, rest = f'backbone.stages.{block[1]}.{block[2]}', block[3]
+        se = _SE.match(rest)
+        if se:
+            return f'{prefix}.se.{"squeeze" if se[1] == "0" else "excite"}.conv.{se[2]}'
+        part, _, tail = rest.partition('.')
+        if part in _PARTS:
+            return _conv_bn(f'{prefix}.{_PARTS[part]}', tail, key)
+    fixed = {'last_convolution.weight': 'head.head_conv.conv.weight', 'head.weight': 'head.fc.weight'}
+    fixed['head.bias'] = 'head.fc.bias'
+    if key in fixed:
+        return fixed[key]
+    raise ValueError(f'unexpected key {key!r} for a Transformers PP-LCNet state dict')
+
+
+def _conv_bn(prefix: str, tail: str, key: str) -> str:
+    layer, _, name = tail.partition('.')
+    if layer in _LAYER and (name == 'weight' or (layer == 'normalization' and name in _BN)):
+        return f'{prefix}.{_LAYER[layer]}.{name}'
+    raise ValueError(f'unexpected key {key!r} for a Transformers PP-LCNet state dict')
+
+
+def hf_to_lcnet_mm(state_dict: Dict[str, torch.Tensor], dropout_scale: float = 0.8) -> Dict[str, torch.Tensor]:
+    """Rename a Transformers PP-LCNet state dict to lcnet-mm's ``backbone.*`` / ``head.*`` keys, with
+    ``head.fc.weight`` multiplied by ``dropout_scale`` (``1 - hidden_dropout_prob``; see the module docstring)."""
+    converted = {}
+    for key, value in state_dict.items():
+        new_key = _rename(key)
+        converted[new_key] = value * dropout_scale if new_key == 'head.fc.weight' else value
+        if new_key.endswith('.bn.running_mean'):
+            converted.setdefault(new_key.replace('running_mean', 'num_batches_tracked'), torch.tensor(0))
+    return converted
+
+
+def read_config(path) -> Optional[Dict]:
+    """The ``config.json`` of a Transformers checkpoint: inside a folder, or beside the weight file; None if
+    there is none. JSON only: nothing in it runs."""
+    path = Path(path)
+    config = path / 'config.json' if path.is_dir() else path.with_name('config.json')
+    if not config.is_file():
+        return None
+    try:
+        return json.loads(config.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f'{config}: not a readable JSON config ({error})') from None
+
+
+def describe(config: Optional[Dict], source: str) -> Dict:
+    """What a Transformers ``PPLCNetConfig`` describes, in lcnet-mm's terms: ``backbone`` (``PPLCNet``
+    arguments), ``head`` (``LCNetClsHead`` arguments), ``class_names``, and ``dropout_scale``. Raises
+    ValueError naming the field for what ``PPLCNet`` cannot express."""
+    config = dict(config or {})
+    where = f'{source} (config.json)'
+    for field, value in _FIXED.items():
+        if config.get(field, value) != value:
+            raise ValueError(f'{where}: {field}={config[field]!r} is not supported; lcnet-mm builds {field}={value!r}')
+    scale = config.get('scale', 1.0)
+    stem_channels = config.get('stem_channels', 16)
+    strides = [_stride(config.get('stem_stride', 2), 'stem_stride', where)]
+    blocks = config.get('block_configs') or [
+        [[k, None, c, s, se] for k, c, s, se in stage] for stage in PP_LCNET
+    ]  # the default of PPLCNetConfig
+    if not isinstance(blocks, list) or len(blocks) != len(PP_LCNET):
+        raise ValueError(f'{where}: block_configs must have {len(PP_LCNET)} stages, got {blocks!r}')
+    for i, (stage, ours) in enumerate(zip(blocks, PP_LCNET)):
+        if not isinstance(stage, list) or len(stage) != len(ours):
+            raise ValueError(
+                f'{where}: block_configs[{i}] has {len(stage) if isinstance(stage, list) else stage!r} blocks; '
+                f"PP-LCNet's stage {i} has {len(ours)}"
+            )
+        for j, (row, (kernel, out_channels, _, use_se)) in enumerate(zip(stage, ours)):
+            if not isinstance(row, list) or len(row) != 5:
+                raise ValueError(f'{where}: block_configs[{i}][{j}] must be [kernel, in, out, stride, se], got {row!r}')
+            if (row[0], row[2], bool(row[4])) != (kernel, out_channels, use_se):
+                raise ValueError(
+                    f"{where}: block_configs[{i}][{j}] = {row!r} is not PP-LCNet's block (kernel {kernel}, "
+                    f'{out_channels} channels at scale 1.0, SE {use_se}); lcnet-mm builds only that network'
+                )
+            stride = _stride(row[3], f'block_configs[{i}][{j}] stride', where)
+            if j == 0:
+                strides.append(stride)
+            elif stride != 1:
+                raise ValueError(f'{where}: block_configs[{i}][{j}] stride {row[3]!r}: only a first block may stride')
+    id2label = config.get('id2label') or {}
+    num_classes = config.get('num_labels', len(id2label) or None)
+    class_names = [id2label[str(i)] for i in range(len(id2label))] if id2label else None
+    return dict(
+        backbone=dict(scale=float(scale), stem_channels=stem_channels, strides=strides),
+        head=dict(num_classes=num_classes, head_channels=config.get('class_expand', 1280)),
+        class_names=class_names,
+        dropout_scale=1 - config.get('hidden_dropout_prob', 0.2),
+    )
+
+
+def _stride(value, field: str, where: str):
+    if value in (1, 2):
+        return int(value)
+    if isinstance(value, list) and len(value) == 2 and all(v in (1, 2) for v in value):
+        return tuple(value)
+    raise ValueError(f'{where}: {field} = {value!r}; PP-LCNet strides are 1, 2 or an [h, w] pair of them')
+
+
+def _convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:
+    config = read_config(path)
+    described = describe(config, source)
+    converted = hf_to_lcnet_mm(state_dict, described['dropout_scale'])
+    converted, scale, details = checked_lcnet(converted, source, described['backbone'], described['head'])
+    strides = described['backbone']['strides']
+    details.update(
+        class_names=described['class_names'],
+        config_json=config is not None,
+        backbone=dict(described['backbone'], strides=[list(s) if isinstance(s, tuple) else s for s in strides]),
+        head=dict(
+            num_classes=details['num_classes'],
+            in_channels=int(converted['head.head_conv.conv.weight'].shape[1]),
+            head_channels=described['head']['head_channels'],
+        ),
+    )
+    return converted, scale, details
+
+
+FORMAT = WeightFormat(
+    name='hf',
+    origin='Hugging Face Transformers PPLCNetForImageClassification (a save_pretrained folder or its safetensors)',
+    scheme='hf://',
+    matches=lambda state_dict: MARKER in state_dict,
+    convert=_convert,
+)
