@@ -1,5 +1,6 @@
 """Every detection config of the project builds, trains one step and predicts on the embedded data."""
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,11 @@ def test_config_trains_one_step_and_predicts(config, small_batch):
     if type(backbone).__name__ in ('PPLCNet', 'PPLCNetV2') and hasattr(model.neck, 'in_channels'):
         assert list(model.neck.in_channels) == list(backbone.out_channels)
     model.train()
+    num_classes = cfg.model.get('bbox_head', cfg.model.get('roi_head', {}).get('bbox_head', {})).get('num_classes')
+    if num_classes is not None and num_classes < 5:  # the shapes' five classes folded onto fewer (TableBank: 1)
+        small_batch = copy.deepcopy(small_batch)
+        for sample in small_batch['data_samples']:
+            sample.gt_instances.labels = sample.gt_instances.labels % num_classes
     optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9))
     before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
     losses = model.train_step(small_batch, optim_wrapper)
@@ -79,7 +85,6 @@ def test_config_trains_one_step_and_predicts(config, small_batch):
     model.eval()
     with torch.no_grad():
         predictions = model.test_step(small_batch)
-    num_classes = cfg.model.get('bbox_head', cfg.model.get('roi_head', {}).get('bbox_head', {})).get('num_classes')
     assert len(predictions) == 2
     for prediction in predictions:
         instances = prediction.pred_instances

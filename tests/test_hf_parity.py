@@ -104,3 +104,32 @@ def test_every_tool_that_takes_a_checkpoint_takes_hf_paths(tmp_path, capsys):
         with pytest.raises(SystemExit):
             load_tool(tool).parse_args([config, f'hf://{tmp_path}/nope', *extra])
         assert 'does not exist' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (dict(hidden_act='relu'), "hidden_act='relu' is not supported"),
+        (dict(reduction=8), 'reduction=8 is not supported'),
+        (dict(model_type='pp_lcnet_v3'), "model_type='pp_lcnet_v3' is not supported"),
+        (dict(stem_stride=3), 'stem_stride = 3; PP-LCNet strides are 1, 2 or an'),
+        ('kernel', r"block_configs\[3\]\[1\] = \[3, 256, 256, 1, False\] is not PP-LCNet's block"),
+        ('stride', r'block_configs\[3\]\[2\] stride 2: only a first block may stride'),
+        ('depth', r"block_configs\[4\] has 1 blocks; PP-LCNet's stage 4 has 2"),
+    ],
+)
+def test_what_pplcnet_cannot_express_is_refused_naming_the_field(change, message):
+    from lcnet_mm.converters.hf_lcnet import describe
+
+    config = json.loads((FIXTURES / 'doc_ori' / 'config.json').read_text())
+    if change == 'kernel':
+        config['block_configs'][3][1][0] = 3
+    elif change == 'stride':
+        config['block_configs'][3][2][3] = 2
+    elif change == 'depth':
+        config['block_configs'][4] = config['block_configs'][4][:1]
+    else:
+        config.update(change)
+    with pytest.raises(ValueError, match=message):
+        describe(config, 'PP-LCNet_x1_0_doc_ori_safetensors')
+    assert describe(json.loads((FIXTURES / 'doc_ori' / 'config.json').read_text()), 'ok')['backbone']['scale'] == 1.0
