@@ -50,7 +50,7 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak mem
 from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import PARTS, PATHS, build_subject, markdown_table, plot, run_benchmark, write_csv, write_json
-from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments
+from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 
 
 def _positive(kind):
@@ -123,7 +123,7 @@ def parse_args(argv=None):
             parser.error(f'model {model!r} is neither a config file nor timm:<name>')
     for checkpoint in args.checkpoints or []:
         # a file, or one behind a checkpoint scheme (paddle://, timm://, hf:// a folder): converted on load
-        if checkpoint.lower() != 'none' and not os.path.exists(checkpoint.split('://', 1)[-1]):
+        if checkpoint.lower() != 'none' and not checkpoint_exists(checkpoint):
             parser.error(f'checkpoint {checkpoint!r} does not exist')
     return args
 

@@ -38,7 +38,7 @@ from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
 from lcnet_mm.benchmark.paths import PathInputs, int8_model_file, onnx_file
 from lcnet_mm.deploy import BACKENDS, OnnxRuntimeModel, OpenVinoModel, example_input
-from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments
+from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 
 
 def parse_args(argv=None):
@@ -58,7 +58,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isfile(args.config):
         parser.error(f'config {args.config!r} does not exist')
-    if not os.path.exists(args.checkpoint.split('://', 1)[-1]):  # paddle://, timm://, hf:// convert on load
+    if not checkpoint_exists(args.checkpoint):
         parser.error(f'checkpoint {args.checkpoint!r} does not exist')
     if args.threads < 1:
         parser.error(f'--threads must be at least 1, got {args.threads}')

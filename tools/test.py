@@ -21,6 +21,7 @@ from lcnet_mm.utils import (
     add_runner_arguments,
     build_runner_config,
     check_backbone_channels,
+    checkpoint_exists,
     parse_runner_arguments,
     toolbox_of,
 )
@@ -43,8 +44,7 @@ def parse_args(argv=None):
     args = parse_runner_arguments(parser, argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out!r}')
-    # a local file, or one behind a checkpoint scheme (paddle://, timm://, hf:// a folder): nothing is downloaded
-    if not os.path.exists(args.checkpoint.split('://', 1)[-1]):
+    if not checkpoint_exists(args.checkpoint):
         parser.error(f'checkpoint {args.checkpoint!r} does not exist')
     return args
 

@@ -82,8 +82,7 @@ def checked_lcnet(converted: Dict, source: str, backbone: Optional[Dict] = None,
     check_state_dict(
         converted, classifier_shapes(model, converted, head_channels=head_channels), source, f'PP-LCNet x{scale}'
     )
-    num_classes = converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None
-    return converted, scale, dict(num_classes=num_classes)
+    return converted, scale, dict(num_classes=_num_classes(converted))
 
 
 def checked_lcnet_v2(converted: Dict, source: str) -> Tuple:
@@ -92,8 +91,11 @@ def checked_lcnet_v2(converted: Dict, source: str) -> Tuple:
     backbone = PPLCNetV2(arch=dict(scale=arch['scale'], depths=arch['depths']))
     what = f'PP-LCNetV2 {arch["name"] or "of custom size"} (x{arch["scale"]:g}, depths {arch["depths"]})'
     check_state_dict(converted, classifier_shapes(backbone, converted, head_act='ReLU'), source, what)
-    num_classes = converted['head.fc.weight'].shape[0] if 'head.fc.weight' in converted else None
-    return converted, arch['scale'], dict(num_classes=num_classes, lcnet_v2=arch)
+    return converted, arch['scale'], dict(num_classes=_num_classes(converted), lcnet_v2=arch)
+
+
+def _num_classes(converted: Dict) -> Optional[int]:
+    return int(converted['head.fc.weight'].shape[0]) if 'head.fc.weight' in converted else None
 
 
 def describe_lcnet_v2(converted: Dict, source: str) -> Dict:

@@ -29,6 +29,11 @@ _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 _PARTS = {'depthwise_convolution': 'depthwise_conv', 'pointwise_convolution': 'pointwise_conv'}
 _LAYER = {'convolution': 'conv', 'normalization': 'bn'}
 _BLOCK = re.compile(r'^encoder\.blocks\.(\d+)\.layers\.(\d+)\.(.+)$')
+_HEAD = {
+    'last_convolution.weight': 'head.head_conv.conv.weight',
+    'head.weight': 'head.fc.weight',
+    'head.bias': 'head.fc.bias',
+}
 _SE = re.compile(r'^squeeze_excitation_module\.convolutions\.([02])\.(weight|bias)$')
 # Fields of PPLCNetConfig that lcnet-mm's PP-LCNet reproduces only at these values.
 _FIXED = {'model_type': 'pp_lcnet', 'hidden_act': 'hardswish', 'reduction': 4, 'divisor': 8}
@@ -46,10 +51,8 @@ def _rename(key: str) -> str:
         part, _, tail = rest.partition('.')
         if part in _PARTS:
             return _conv_bn(f'{prefix}.{_PARTS[part]}', tail, key)
-    fixed = {'last_convolution.weight': 'head.head_conv.conv.weight', 'head.weight': 'head.fc.weight'}
-    fixed['head.bias'] = 'head.fc.bias'
-    if key in fixed:
-        return fixed[key]
+    if key in _HEAD:
+        return _HEAD[key]
     raise ValueError(f'unexpected key {key!r} for a Transformers PP-LCNet state dict')
 
 

@@ -41,6 +41,12 @@ def parse_runner_arguments(parser: argparse.ArgumentParser, argv=None) -> argpar
     return args
 
 
+def checkpoint_exists(checkpoint: str) -> bool:
+    """Whether the local file or folder behind ``checkpoint`` exists; a ``paddle://``, ``timm://`` or ``hf://``
+    path names one (converted on load, nothing downloaded)."""
+    return os.path.exists(checkpoint.split('://', 1)[-1])
+
+
 def load_config(config_path: str, cfg_options: Optional[dict] = None) -> Config:
     """The config at ``config_path`` with ``--cfg-options`` applied; a missing file is named."""
     if not osp.isfile(config_path):
