@@ -76,9 +76,11 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=64)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmpretrain's) runs the config.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
     # The precision and memory format measured fastest here (docs/training_speed.md).
     training_mode=dict(type='TrainingModeHook', precision='auto', memory_format='auto'),
 )

@@ -116,7 +116,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         by_epoch=False,
         interval=val_interval,
         max_keep_ckpts=2,
@@ -126,6 +126,8 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
     training_mode=dict(type='TrainingModeHook', precision='auto', memory_format='auto'),
 )
 custom_hooks = [dict(type='TrainTimeHook'), dict(type='SyncBuffersHook')]

@@ -140,9 +140,11 @@ auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's) runs the config.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
     # The precision and memory format measured fastest here; in default_hooks so that --cfg-options can fix them.
     training_mode=dict(type='TrainingModeHook', precision='auto', memory_format='auto'),
 )

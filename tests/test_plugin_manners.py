@@ -51,6 +51,8 @@ SNAPSHOT_SCRIPT = textwrap.dedent("""
 
     attributes, regs = module_attributes(), registries()
     schemes = dict(CheckpointLoader._schemes)
+    from mmengine.fileio.backends import backends as file_backends
+    file_backends_before = dict(file_backends)
     state = (torch.get_num_threads(), torch.get_default_dtype(), DefaultScope.get_current_instance())
 
     import lcnet_mm  # noqa: F401
@@ -76,6 +78,8 @@ SNAPSHOT_SCRIPT = textwrap.dedent("""
     report['new_registries'] = sorted(set(registries()) - set(regs))
     report['schemes_added'] = sorted(set(CheckpointLoader._schemes) - set(schemes))
     report['schemes_replaced'] = [k for k, v in schemes.items() if CheckpointLoader._schemes.get(k) is not v]
+    report['file_backends_added'] = sorted(set(file_backends) - set(file_backends_before))
+    report['file_backends_replaced'] = [k for k, v in file_backends_before.items() if file_backends.get(k) is not v]
     report['state_changed'] = state != (torch.get_num_threads(), torch.get_default_dtype(),
                                         DefaultScope.get_current_instance())
     print(json.dumps(report))
@@ -103,6 +107,7 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
     assert report['registry_added'] == expected
     assert set(report['new_registries']) == {f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, HOOKS, OPTIM_WRAPPERS)}
     assert report['schemes_added'] == ['hf://', 'paddle://', 'timm://']
+    assert report['file_backends_added'] == ['atomic_local'] and report['file_backends_replaced'] == []
 
 
 def test_a_name_another_package_took_is_never_replaced(tmp_path):

@@ -81,10 +81,11 @@ def test_metafile_parameter_counts_match_the_models(folder):
 
 
 @pytest.mark.parametrize('config', ALL_CONFIGS, ids=lambda p: str(p.relative_to(CONFIGS)))
-def test_every_config_writes_weights_only_checkpoints(config):
+def test_every_config_writes_weights_only_checkpoints_atomically(config):
     cfg = Config.fromfile(str(config))
     hooks = [h.get('type') for h in [*cfg.get('default_hooks', {}).values(), *cfg.get('custom_hooks', [])] if h]
     assert any(str(h).split('.')[-1] == 'WeightsOnlyCheckpointHook' for h in hooks), hooks
+    assert str(cfg.default_hooks.checkpoint.type).split('.')[-1] == 'AtomicCheckpointHook'
 
 
 # ---- docs -------------------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 
 import argparse
 import os
+import sys
 
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from lcnet_mm.datasets import DataSetError, check_annotation_files
 from lcnet_mm.utils import (
     add_runner_arguments,
     build_runner_config,
@@ -77,6 +79,7 @@ def main(argv=None):
     if args.show or args.show_dir:
         enable_visualization(cfg, toolbox, args.show, args.show_dir, args.wait_time)
 
+    check_annotation_files(cfg)  # a broken JSON file named here, not inside pycocotools
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     check_backbone_channels(getattr(runner.model, 'module', runner.model))
     if args.show_dir and toolbox == 'mmpretrain':
@@ -97,4 +100,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except DataSetError as error:  # says which file and what; the traceback adds nothing
+        sys.exit(f'error: {error}')

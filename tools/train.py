@@ -12,10 +12,13 @@ import warnings
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 import argparse
+import sys
 
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from lcnet_mm.datasets import DataSetError, check_annotation_files
+from lcnet_mm.io import DiskFullError
 from lcnet_mm.utils import (
     add_runner_arguments,
     build_runner_config,
@@ -50,7 +53,8 @@ def parse_args(argv=None):
     return parse_runner_arguments(parser, argv)
 
 
-def main(argv=None):
+def build_runner(argv=None) -> Runner:
+    """The runner ``main`` trains: config, command-line options and checks applied, nothing run yet."""
     args = parse_args(argv)
     cfg = build_runner_config(args.config, args.work_dir, args.cfg_options, args.launcher)
     prepare_distributed(cfg)
@@ -70,10 +74,18 @@ def main(argv=None):
         cfg.resume = True
         cfg.load_from = args.resume
 
+    check_annotation_files(cfg)  # a broken JSON file named here, not inside pycocotools
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     check_backbone_channels(getattr(runner.model, 'module', runner.model))
-    runner.train()
+    return runner
+
+
+def main(argv=None):
+    build_runner(argv).train()
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (DiskFullError, DataSetError) as error:  # says which file and what; the traceback adds nothing
+        sys.exit(f'error: {error}')

@@ -17,4 +17,9 @@ model = dict(
     decode_head=dict(in_channels=512, in_index=1),
     auxiliary_head=dict(in_channels=256, in_index=0),
 )
-default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),  # the base's checkpoint settings, written crash-consistently
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
+)

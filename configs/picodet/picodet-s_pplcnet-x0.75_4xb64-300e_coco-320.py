@@ -90,8 +90,10 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
 )
 # EMA of the weights, decay 0.9998 (PaddleDetection's), with mmdet's warm-up of the decay.
 custom_hooks = [

@@ -10,4 +10,9 @@ model = dict(
 
 # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's, mmpretrain's) runs
 # this config; a dict key, so it merges with the base's default hooks.
-default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),  # the base's checkpoint settings, written crash-consistently
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
+)

@@ -16,4 +16,9 @@ model = dict(
     backbone=dict(_delete_=True, type='PPLCNet', scale=0.75, out_indices=(2, 3, 4)),
 )
 
-default_hooks = dict(weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'))
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),  # the base's checkpoint settings, written crash-consistently
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # The data on disk checked before the first iteration: every bad file or box named at once.
+    data_check=dict(type='DataCheckHook'),
+)

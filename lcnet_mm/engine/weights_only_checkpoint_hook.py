@@ -4,7 +4,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import find_latest_checkpoint
 
-from lcnet_mm.io import UnsafeWeightFileError, remember_source
+from lcnet_mm.io import UnsafeWeightFileError, check_checkpoint_file, remember_source
 from lcnet_mm.registry import HOOKS
 
 _BUFFER_TAG = '__history_buffer__'
@@ -36,8 +36,10 @@ class WeightsOnlyCheckpointHook(Hook):
     toolboxes' own ``tools/test.py`` read these checkpoints with the safe default.
 
     Reading: the run stops before anything is loaded if ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set, which
-    would make mmengine unpickle checkpoints with code execution allowed. The tensors of a loaded checkpoint
-    remember its file, so that a model refusing them (another width) names the file.
+    would make mmengine unpickle checkpoints with code execution allowed, or if the file it would load
+    (``load_from``, ``--resume``, the one ``last_checkpoint`` names) is missing, truncated, corrupt or no torch
+    checkpoint: the error names the file (and, resuming, the whole checkpoints beside it). The tensors of a
+    loaded checkpoint remember its file, so that a model refusing them (another width) names the file.
 
     Every config of this project lists it in ``default_hooks`` (a dict, so it merges with a toolbox base's
     hooks): whatever tool runs the config, the same checkpoints come out.
@@ -51,6 +53,33 @@ class WeightsOnlyCheckpointHook(Hook):
                 f'{_UNSAFE_LOAD_SWITCH} is set: mmengine would unpickle checkpoints with code execution allowed. '
                 'Checkpoints written with WeightsOnlyCheckpointHook load without it; unset it.'
             )
+        self._check_the_file_to_load(runner)
+
+    def _check_the_file_to_load(self, runner) -> None:
+        """A truncated, corrupt or foreign file named by load_from, --resume or last_checkpoint stops the run
+        here with its name, not later in torch's zip reader."""
+        source = self._loaded_file(runner)
+        if not isinstance(source, str) or '://' in source:  # nothing to load, or a scheme's own loader
+            return
+        try:
+            check_checkpoint_file(source)
+        except (FileNotFoundError, ValueError) as error:
+            if not (getattr(runner, '_resume', False) and getattr(runner, '_load_from', None) is None):
+                raise
+            whole = []
+            for candidate in sorted(os.listdir(runner.work_dir)):
+                path = os.path.join(runner.work_dir, candidate)
+                if candidate.endswith('.pth') and path != source:
+                    try:
+                        check_checkpoint_file(path)
+                        whole.append(path)
+                    except (FileNotFoundError, ValueError):
+                        pass
+            raise type(error)(
+                f'{error}. It is the checkpoint {os.path.join(runner.work_dir, "last_checkpoint")} names, which '
+                f'--resume reads. Whole checkpoints in the work dir: {whole or "none"}; resume from one of them '
+                'with --resume PATH.'
+            ) from None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')

@@ -78,9 +78,13 @@ def _read(path: Path, map_location) -> Tuple[Dict, str]:
         if head.startswith(b'PK\x03\x04') or zipfile.is_zipfile(path):
             return torch.load(path, map_location=map_location, weights_only=True), 'torch'
         if path.suffix == '.safetensors' or _is_safetensors(head):
+            from safetensors import SafetensorError
             from safetensors.torch import load_file
 
-            return load_file(str(path), device=str(map_location or 'cpu')), 'safetensors'
+            try:
+                return load_file(str(path), device=str(map_location or 'cpu')), 'safetensors'
+            except SafetensorError as error:  # raised for a truncated file or another format
+                raise ValueError(str(error)) from None
         if path.suffix == '.pdparams':  # Paddle: a pickle of numpy arrays
             with path.open('rb') as f:
                 return NumpyOnlyUnpickler(io.BufferedReader(f), str(path)).load(), 'pickle'
@@ -103,6 +107,33 @@ def _read(path: Path, map_location) -> Tuple[Dict, str]:
     raise ValueError(
         f'{path}: unknown weight file format (first bytes {head[:8]!r}); expected a torch '
         '.pth (zip), a .safetensors file or a Paddle .pdparams pickle'
+    )
+
+
+def check_checkpoint_file(path) -> None:
+    """Refuse, naming the file, a checkpoint that torch's loader would fail on with a zip or pickle traceback:
+    missing, empty, truncated, corrupt (CRCs checked) or not a torch checkpoint at all. Reads no pickle."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint {str(path)!r} does not exist')
+    size = path.stat().st_size
+    with path.open('rb') as f:
+        head = f.read(8)
+    if head.startswith(b'PK'):  # torch's zip format
+        try:
+            with zipfile.ZipFile(path) as archive:
+                corrupt = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise ValueError(f'{path}: truncated or corrupt checkpoint ({size} bytes: {error})') from None
+        if corrupt is not None:
+            raise ValueError(f'{path}: corrupt checkpoint: the CRC of its record {corrupt!r} does not match')
+        return
+    if head.startswith(b'\x80'):  # a legacy (pre-zip) torch file: torch checks it while reading
+        return
+    raise ValueError(
+        f'{path}: not a checkpoint ({size} bytes{", empty" if not size else f", first bytes {head!r}"}); '
+        'expected a torch .pth file (a zip archive). Paddle, timm and Transformers weights load through the '
+        "'paddle://', 'timm://' and 'hf://' schemes."
     )
 
 

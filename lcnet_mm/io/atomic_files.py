@@ -1,0 +1,131 @@
+"""Files that exist whole or not at all.
+
+A file that a resume or a user reads (checkpoints, the ``last_checkpoint`` pointer, converted weights,
+reports) is written to a temporary file in the same folder, flushed and fsynced, renamed over its target
+and the folder fsynced. A kill or power loss at any instant leaves either the old file or the new one,
+never a truncated mix; a failed write (a full disk) removes its temporary file and leaves the old file as
+it was.
+
+:class:`AtomicLocalBackend` is mmengine's local file backend with these writes, registered under the name
+``'atomic_local'`` (``backend_args=dict(backend='atomic_local')``): ``Runner.save_checkpoint`` writes through
+the backend its checkpoint hook names, so :class:`lcnet_mm.engine.AtomicCheckpointHook` selects it. It also
+defers removals while asked to, so that an old checkpoint goes only once its replacement is on disk.
+"""
+
+import contextlib
+import errno
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, List, Union
+
+from mmengine.fileio import LocalBackend, register_backend
+
+TEMP_PREFIX = '.tmp-'  # a temporary file is '.tmp-<target name>-<random>' beside its target
+_NO_SPACE = {
+    errno.ENOSPC: 'the disk is full',
+    errno.EDQUOT: 'the disk quota is used up',
+    errno.EFBIG: 'the file-size limit is reached (ulimit -f)',
+}
+
+
+class DiskFullError(OSError):
+    """A file could not be written for lack of space (a full disk, a quota, a file-size limit); nothing was
+    replaced."""
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Union[str, Path], data: Union[bytes, str], encoding: str = 'utf-8') -> None:
+    """Write ``data`` to ``path`` so that ``path`` holds either its old content or all of ``data``.
+
+    Raises:
+        DiskFullError: no space for the file (ENOSPC, EDQUOT, EFBIG), naming it; ``path`` is untouched.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode(encoding)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'{TEMP_PREFIX}{path.name}-', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(error, OSError) and error.errno in _NO_SPACE:
+            why = _NO_SPACE[error.errno]
+            raise DiskFullError(
+                error.errno,
+                f'cannot write {path} ({len(data)} bytes): {why} ({os.strerror(error.errno)}). Nothing was '
+                f'replaced: {path.name} and the files beside it are as they were. Make room and run the same '
+                'command again (with --resume for a training run).',
+            ) from None
+        raise
+    _fsync_folder(path.parent)
+
+
+def remove_stale_temporaries(folder: Union[str, Path]) -> List[Path]:
+    """Remove the temporary files that writes killed half-way left in ``folder``; returns them."""
+    stale = sorted(Path(folder).glob(f'{TEMP_PREFIX}*'))
+    for path in stale:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return stale
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local backend whose ``put``/``put_text`` are atomic and whose removals can wait."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._deferred = None  # the removals queued inside deferred_removals(), else None
+
+    def put(self, obj: bytes, filepath) -> None:
+        atomic_write(filepath, obj)
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        atomic_write(filepath, obj, encoding)
+
+    def remove(self, filepath) -> None:
+        if self._deferred is not None:
+            self._deferred.append(filepath)
+        else:
+            super().remove(filepath)
+
+    @contextlib.contextmanager
+    def deferred_removals(self, keep: Callable[[], Iterable[str]] = tuple):
+        """Removals asked for inside happen at its end, after every write inside, and only if it ends
+        without an error; the files ``keep()`` names then are never removed."""
+        self._deferred = []
+        try:
+            yield self
+            queued = self._deferred
+        finally:
+            self._deferred = None
+        kept = {os.path.abspath(path) for path in keep() if path}
+        for filepath in queued:
+            if os.path.abspath(filepath) not in kept and os.path.isfile(filepath):
+                os.remove(filepath)
+
+
+def torch_save_atomic(obj, path: Union[str, Path]) -> None:
+    """``torch.save`` through :func:`atomic_write`."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getvalue())
+
+
+register_backend('atomic_local', AtomicLocalBackend)

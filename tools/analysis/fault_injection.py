@@ -1,0 +1,363 @@
+"""Kill a real training run at many instants, resume it each time, and check that nothing is lost.
+
+    python tools/analysis/fault_injection.py [--work-dir work_dirs/fault_injection]
+                                             [--checkpoint-hook AtomicCheckpointHook|CheckpointHook]
+
+The run: PP-LCNet x0.5 on the embedded shapes classification set (``configs/lcnet_cls_shapes.py``, made
+small: 160 training images of 32 px, 3 epochs of 20 iterations, a validation and a best checkpoint every
+epoch, ``max_keep_ckpts=1``, deterministic data). It is trained once without interruption, then again in
+segments: each segment resumes with ``--resume`` (``tools/train.py``'s own runner) and is killed at the
+next instant of the plan:
+
+- ``train k`` / ``val e.j``: SIGKILL right after training iteration k or validation iteration j of epoch e;
+- ``saving e``: SIGKILL sent from outside as soon as the run logs that it saves epoch e's checkpoint, so
+  that it lands while the checkpoint is gathered, serialized or written;
+- ``write epoch e @ f`` / ``write best e @ f``: the process is terminated by the kernel when the file the
+  checkpoint is written to reaches the fraction f of its size (RLIMIT_FSIZE armed just before the write,
+  SIGXFSZ at its default action): a kill in the middle of the write, at a chosen byte;
+- ``full disk``: no kill; the segment runs with a file-size limit of half a checkpoint, so its next
+  checkpoint write fails as on a full disk. The run must stop with an error naming the file, leaving the
+  previous checkpoint and ``last_checkpoint`` whole, and the next segment resumes from them.
+
+After every kill it checks what a resume or a user would read: every ``*.pth`` of the work dir is a whole
+zip archive (CRCs checked), ``last_checkpoint`` names a whole checkpoint, and a best checkpoint exists once
+one was saved. At the end the resumed run's last and best checkpoints must hold the uninterrupted run's
+weights. Prints a Markdown table and writes ``results.json`` into the work dir; exits 1 if anything was
+lost. ``--checkpoint-hook CheckpointHook`` runs the same plan with mmengine's own hook, for comparison.
+
+Each segment is a child forked from this process after the stack is imported (about a second to start
+instead of ten); this process runs no torch operation until the last child has ended.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import sys
+import traceback
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / 'configs' / 'lcnet_cls_shapes.py'
+EPOCHS, TRAIN_IMAGES, BATCH = 3, 160, 8
+ITERS_PER_EPOCH = TRAIN_IMAGES // BATCH
+
+
+def small_run(data_root: Path, hook: str):
+    return [
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'train_dataloader.dataset.num_images={TRAIN_IMAGES}',
+        'val_dataloader.dataset.num_images=40',
+        'train_dataloader.dataset.image_size=32',
+        'val_dataloader.dataset.image_size=32',
+        f'train_dataloader.batch_size={BATCH}',
+        'val_dataloader.batch_size=20',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'train_dataloader.dataset.pipeline.1.prob=0.0',  # no random flips: a resumed run sees the same images
+        'model.head.dropout_ratio=0.0',  # nor random dropout
+        f'train_cfg.max_epochs={EPOCHS}',
+        f'param_scheduler.1.T_max={EPOCHS}',
+        f'param_scheduler.1.end={EPOCHS}',
+        'param_scheduler.0.end=4',
+        'optim_wrapper.optimizer.lr=0.003',  # validation accuracy 20 %, 22.5 %, 17.5 %: a new best at epoch 2
+        f'default_hooks.checkpoint.type={hook}',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        'default_hooks.logger.interval=1',
+        'default_hooks.training_mode.precision=fp32',
+        'default_hooks.training_mode.memory_format=channels_last',
+    ]
+
+
+# The plan, in the order a run reaches the instants (a segment resumes from the last checkpoint, so each
+# instant lies after the previous one's resume point). 'full disk' is no kill: the segment runs with a
+# file-size limit below a checkpoint's size, so that its next checkpoint write fails as on a full disk.
+PLAN = [
+    ('train', 3),
+    ('train', 15),
+    ('saving', 1),
+    ('write epoch', (1, 0.5)),
+    ('write epoch', (1, 0.0)),
+    ('val', (1, 1)),
+    ('write best', (1, 0.5)),
+    ('val', (1, 2)),
+    ('train', 25),
+    ('train', 40),
+    ('saving', 2),
+    ('write epoch', (2, 0.99)),
+    ('write epoch', (2, 0.3)),
+    ('val', (2, 1)),
+    ('write best', (2, 0.5)),
+    ('write best', (2, 0.95)),
+    ('val', (2, 2)),
+    ('train', 41),
+    ('full disk', None),
+    ('train', 55),
+    ('saving', 3),
+    ('write epoch', (3, 0.6)),
+    ('write epoch', (3, 0.05)),
+    ('val', (3, 1)),
+    ('val', (3, 2)),
+]
+
+
+def describe(kind, where):
+    if kind == 'full disk':
+        return 'full disk (no kill)'
+    if kind in ('train', 'saving'):
+        return f'{kind} {where}'
+    if kind == 'val':
+        return f'val {where[0]}.{where[1]}'
+    return f'{kind} {where[0]} @ {where[1]:.0%}'
+
+
+def load_train_tool():
+    spec = importlib.util.spec_from_file_location('lcnet_mm_train_tool', ROOT / 'tools' / 'train.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fault_hook(kind, where):
+    """An mmengine hook (an instance, not registered anywhere) that kills its own process at one instant."""
+    from mmengine.hooks import Hook
+
+    def kill():
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    class Fault(Hook):
+        priority = 'LOWEST'  # after every other hook, WeightsOnlyCheckpointHook's changes included
+        armed_for_best = False
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if kind == 'train' and runner.iter + 1 == where:
+                kill()
+
+        def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if kind == 'val' and (runner.epoch, batch_idx + 1) == where:
+                kill()
+
+        def before_save_checkpoint(self, runner, checkpoint):
+            if not kind.startswith('write'):
+                return
+            epoch, fraction = where
+            is_best = 'optimizer' not in checkpoint
+            if checkpoint['meta'].get('epoch') != epoch or is_best != (kind == 'write best'):
+                return
+            import io
+
+            import torch
+
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            size = len(buffer.getvalue())
+            print(f'fault: the next file write stops at byte {max(1, int(size * fraction))} of {size}', flush=True)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max(1, int(size * fraction)), resource.RLIM_INFINITY))
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it; the kernel's default terminates
+
+        def after_val_epoch(self, runner, metrics=None):
+            if kind == 'write best' and runner.epoch == where[0]:
+                print('fault: no new best checkpoint at this epoch; killed after validation instead', flush=True)
+                kill()
+
+    return Fault()
+
+
+def run_segment(train_tool, argv, kind, where, log_path: Path):
+    """Fork a child that trains (killed at the instant, if given); returns (how it ended, its output)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: train, never return into the caller's code
+        code = 1
+        try:
+            os.close(read_fd)
+            os.dup2(write_fd, 1)
+            os.dup2(write_fd, 2)
+            sys.stdout = open(1, 'w', buffering=1, closefd=False)
+            sys.stderr = open(2, 'w', buffering=1, closefd=False)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if kind == 'full disk':  # every write past `where` bytes fails with EFBIG (Python ignores SIGXFSZ)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (where, resource.RLIM_INFINITY))
+            runner = train_tool.build_runner(argv)
+            if kind not in (None, 'saving', 'full disk'):
+                runner.register_hook(fault_hook(kind, where))
+            runner.train()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(write_fd)
+    lines = []
+    with os.fdopen(read_fd, errors='replace') as output:
+        for line in output:
+            lines.append(line)
+            if kind == 'saving' and f'Saving checkpoint at {where} epochs' in line:
+                os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    text = ''.join(lines)
+    log_path.write_text(text)
+    if os.WIFSIGNALED(status):
+        return signal.Signals(os.WTERMSIG(status)).name, text
+    return f'exit {os.WEXITSTATUS(status)}', text
+
+
+def whole(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+
+
+def inspect(work_dir: Path, best_saved: bool) -> dict:
+    """What a resume or a user would read, checked without torch."""
+    checkpoints = sorted(p for p in work_dir.glob('*.pth'))
+    truncated = [p.name for p in checkpoints if not whole(p)]
+    pointer = work_dir / 'last_checkpoint'
+    pointer_ok = True
+    if pointer.exists():
+        target = Path(pointer.read_text().strip())
+        pointer_ok = target.is_file() and whole(target)
+    return dict(
+        files=len(checkpoints),
+        truncated=truncated,
+        temporaries=len(list(work_dir.glob('.tmp-*'))),
+        pointer_ok=pointer_ok,
+        best_missing=best_saved and not list(work_dir.glob('best_*.pth')),
+    )
+
+
+def compare(reference: Path, resumed: Path) -> dict:
+    import torch
+
+    def weights(path):
+        return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+
+    last = torch.load(resumed / f'epoch_{EPOCHS}.pth', map_location='cpu', weights_only=True)
+    result = dict(train_time_s=last['meta'].get('train_time_s'))  # the training clock carried over resumes
+    for label, pattern in (('last', f'epoch_{EPOCHS}.pth'), ('best', 'best_*.pth')):
+        ours, theirs = sorted(resumed.glob(pattern)), sorted(reference.glob(pattern))
+        same = len(ours) == len(theirs) == 1 and ours[0].name == theirs[0].name
+        if same:
+            a, b = weights(theirs[0]), weights(ours[0])
+            same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        result[label] = dict(equal=bool(same), reference=[p.name for p in theirs], resumed=[p.name for p in ours])
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/fault_injection', help='where both runs and the data go')
+    parser.add_argument(
+        '--checkpoint-hook',
+        default='AtomicCheckpointHook',
+        choices=['AtomicCheckpointHook', 'CheckpointHook'],
+        help="the run's checkpoint hook: this project's (default) or mmengine's own, for comparison",
+    )
+    args = parser.parse_args(argv)
+    base = Path(args.work_dir).absolute()
+    shutil.rmtree(base / 'uninterrupted', ignore_errors=True)
+    shutil.rmtree(base / 'killed', ignore_errors=True)
+    (base / 'logs').mkdir(parents=True, exist_ok=True)
+    options = small_run(base / 'data', args.checkpoint_hook)
+    train_tool = load_train_tool()
+
+    def command(work_dir, resume):
+        return [str(CONFIG), '--work-dir', str(work_dir), *(['--resume'] if resume else []), '--cfg-options', *options]
+
+    ended, _ = run_segment(train_tool, command(base / 'uninterrupted', False), None, None, base / 'logs' / 'full.log')
+    if ended != 'exit 0':
+        print(f'the uninterrupted run failed ({ended}); see {base / "logs" / "full.log"}', file=sys.stderr)
+        return 1
+
+    rows, best_saved = [], False
+    killed_dir = base / 'killed'
+    for number, (kind, where) in enumerate([*PLAN, (None, None)], start=1):
+        pointer = killed_dir / 'last_checkpoint'
+        resumes_from = Path(pointer.read_text().strip()).name if pointer.exists() else 'nothing: a fresh start'
+        log = base / 'logs' / f'segment_{number:02d}.log'
+        if kind == 'full disk':  # a limit of half the size of the checkpoint the resume reads
+            where = (killed_dir / resumes_from).stat().st_size // 2
+        ended, text = run_segment(train_tool, command(killed_dir, number > 1), kind, where, log)
+        error = re.search(r'DiskFullError: (.*)', text)
+        best_saved = best_saved or 'The best checkpoint with' in text
+        rows.append(
+            dict(
+                segment=number,
+                instant=describe(kind, where) if kind else 'none: run to the end',
+                ended=ended,
+                resumed_from=resumes_from,
+                started='Checkpoints will be saved to' in text,  # the runner got as far as training
+                error=error.group(1) if error else None,
+                **inspect(killed_dir, best_saved),
+            )
+        )
+        if ended == 'exit 0':  # the run finished: instants left in the plan were not reached
+            break
+
+    kills = [r for r in rows if r['ended'].startswith('SIG')]
+    disk_full = [r for r in rows if r['instant'] == 'full disk (no kill)']
+    summary = dict(
+        checkpoint_hook=args.checkpoint_hook,
+        kills=len(kills),
+        kills_by_signal={s: sum(r['ended'] == s for r in kills) for s in sorted({r['ended'] for r in kills})},
+        resumes_started=sum(r['started'] for r in rows[1:]),
+        resumes=len(rows) - 1,
+        truncated_files=sum(len(r['truncated']) for r in rows),
+        best_missing=sum(r['best_missing'] for r in rows),
+        pointer_broken=sum(not r['pointer_ok'] for r in rows),
+        full_disk=[dict(ended=r['ended'], error=r['error']) for r in disk_full],
+        finished=rows[-1]['ended'] == 'exit 0',
+        not_reached=[describe(k, w) for k, w in PLAN[len(rows) - 1 :]],
+        weights=compare(base / 'uninterrupted', killed_dir) if rows[-1]['ended'] == 'exit 0' else None,
+    )
+    (base / 'results.json').write_text(json.dumps(dict(summary=summary, rows=rows), indent=1))
+
+    print(
+        f'| # | killed at | ended by | resumed from | resume started | .pth files | truncated | temp files | '
+        f'best missing | pointer OK | error shown |  ({args.checkpoint_hook})'
+    )
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    for r in rows:
+        cells = [
+            r['segment'],
+            r['instant'],
+            r['ended'],
+            r['resumed_from'],
+            'yes' if r['started'] else 'NO',
+            r['files'],
+            len(r['truncated']),
+            r['temporaries'],
+            'YES' if r['best_missing'] else 0,
+            'yes' if r['pointer_ok'] else 'NO',
+            r['error'] or '',
+        ]
+        print('| ' + ' | '.join(str(c) for c in cells) + ' |')
+    print(json.dumps(summary, indent=1))
+    lost = (
+        summary['truncated_files']
+        or summary['best_missing']
+        or summary['pointer_broken']
+        or summary['resumes_started'] != summary['resumes']
+        or any(r['ended'] != 'exit 1' or 'cannot write' not in (r['error'] or '') for r in disk_full)
+        or not summary['finished']
+        or summary['not_reached']
+        or not all(v['equal'] for v in summary['weights'].values() if isinstance(v, dict))
+    )
+    return 1 if lost else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
