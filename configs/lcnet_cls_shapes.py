@@ -76,7 +76,9 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=64)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'
+    ),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmpretrain's) runs the config.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # The data on disk checked before the first iteration: every bad file or box named at once.

@@ -140,7 +140,9 @@ auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='coco/bbox_mAP', rule='greater'
+    ),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmdet's) runs the config.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # The data on disk checked before the first iteration: every bad file or box named at once.

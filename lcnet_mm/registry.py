@@ -60,7 +60,7 @@ TOOLBOX_MODULES = {
         OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
     ),
     'mmpretrain': dict(
-        MODELS=('PPLCNet', 'PPLCNetV2', 'LCNetClsHead'),
+        MODELS=('PPLCNet', 'PPLCNetV2', 'LCNetClsHead', 'DistilledImageClassifier', 'SoftTargetKLLoss', 'DKDLoss'),
         DATASETS=('SyntheticShapesClassification',),
         HOOKS=(
             'AtomicCheckpointHook',

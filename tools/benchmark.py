@@ -50,6 +50,7 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak mem
 from mmengine.config import DictAction
 
 from lcnet_mm.benchmark import PARTS, PATHS, build_subject, markdown_table, plot, run_benchmark, write_csv, write_json
+from lcnet_mm.io import atomic_write
 from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 
 
@@ -181,8 +182,7 @@ def main(argv=None):
         notes.append(f'- FLOPs do not count: {", ".join(uncounted)}')
     text = '\n'.join([header, '', table] + ([''] + notes if notes else []))
     print(text)
-    with open(os.path.join(out_dir, 'results.md'), 'w') as f:
-        f.write(text + '\n')
+    atomic_write(os.path.join(out_dir, 'results.md'), text + '\n')
     write_csv(result['rows'], os.path.join(out_dir, 'results.csv'))
     write_json(result, os.path.join(out_dir, 'results.json'))
     figure = plot(result['rows'], os.path.join(out_dir, 'latency.png'), args.title)

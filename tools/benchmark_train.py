@@ -31,6 +31,7 @@ from mmengine.config import DictAction
 from lcnet_mm.benchmark.report import markdown_table
 from lcnet_mm.benchmark.training import MODE_HELP, parse_mode, training_throughput
 from lcnet_mm.engine import native_bf16_features
+from lcnet_mm.io import atomic_write
 
 COLUMNS = [
     ('name', 'config', '{}'),
@@ -101,10 +102,9 @@ def main(argv=None) -> int:
             text += f'\n\n{row["key"]}: the operators that took most CPU time over {args.profile} iterations\n\n'
             text += '```\n' + row['profile'].strip() + '\n```'
     print(text)
-    with open(os.path.join(out_dir, 'results.md'), 'w') as f:
-        f.write(text + '\n')
-    with open(os.path.join(out_dir, 'results.json'), 'w') as f:
-        json.dump(dict(rows=rows, bf16_features=list(bf16), threads=torch.get_num_threads()), f, indent=1)
+    atomic_write(os.path.join(out_dir, 'results.md'), text + '\n')
+    summary = dict(rows=rows, bf16_features=list(bf16), threads=torch.get_num_threads())
+    atomic_write(os.path.join(out_dir, 'results.json'), json.dumps(summary, indent=1))
     print(f'\nwrote {out_dir}/results.md, results.json')
     return 0
 

@@ -30,12 +30,11 @@ import re
 import sys
 from pathlib import Path
 
-import torch
 from mmengine.config import DictAction
 
 from lcnet_mm.converters import check_against_model, convert_weights
 from lcnet_mm.converters.checks import StateDictMismatchError
-from lcnet_mm.io import UnsafeWeightFileError
+from lcnet_mm.io import UnsafeWeightFileError, torch_save_atomic
 from lcnet_mm.utils import build_model_from_config
 
 
@@ -104,7 +103,7 @@ def convert(args):
             raise
         print(f'fits {part} of {args.config}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint, args.dst)
+    torch_save_atomic(checkpoint, args.dst)
     print(
         f'wrote {args.dst} ({len(checkpoint["state_dict"])} tensors'
         + (', backbone only' if args.backbone_only else '')

@@ -38,6 +38,7 @@ from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
 from lcnet_mm.benchmark.paths import PathInputs, int8_model_file, onnx_file
 from lcnet_mm.deploy import BACKENDS, OnnxRuntimeModel, OpenVinoModel, example_input
+from lcnet_mm.io import atomic_write
 from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 
 
@@ -105,8 +106,7 @@ def main(argv=None):
                 file=sys.stderr,
             )
             status = 1
-    with open(os.path.join(args.out_dir, 'quantization.json'), 'w') as f:
-        json.dump(record, f, indent=2)
+    atomic_write(os.path.join(args.out_dir, 'quantization.json'), json.dumps(record, indent=2))
     print(f'wrote {int8_path} and {os.path.join(args.out_dir, "quantization.json")}')
     return status
 

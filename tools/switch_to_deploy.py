@@ -25,10 +25,10 @@ import copy
 import sys
 from pathlib import Path
 
-import torch
 from mmengine.config import DictAction
 
 from lcnet_mm.deploy import example_input, model_outputs, output_difference, switch_to_deploy
+from lcnet_mm.io import torch_save_atomic
 from lcnet_mm.utils import build_model_from_config, load_config
 
 
@@ -85,7 +85,9 @@ def main(argv=None):
         )
         return 1
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}}, args.out)
+    torch_save_atomic(
+        {'state_dict': folded.state_dict(), 'meta': {'deploy': True, 'source': str(args.checkpoint)}}, args.out
+    )
     # Only parts built by a deploy flag: a head whose switch only drops its dropout keeps its state dict.
     options = ' '.join(
         f'model.{name}.deploy=True' for name in switched if hasattr(folded.get_submodule(name), 'deploy')

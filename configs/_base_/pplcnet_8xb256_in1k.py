@@ -51,7 +51,9 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=2048)
 
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='accuracy/top1', rule='greater'),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='accuracy/top1', rule='greater'
+    ),
     # Checkpoints that torch.load(weights_only=True) reads, whichever tool (ours, mmpretrain's) runs the config.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # The data on disk checked before the first iteration: every bad file or box named at once.

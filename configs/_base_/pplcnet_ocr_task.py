@@ -60,7 +60,9 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'
+    ),
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # The data on disk checked before the first iteration: every bad file or box named at once.
     data_check=dict(type='DataCheckHook'),

@@ -90,7 +90,9 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
-    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'
+    ),
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # The data on disk checked before the first iteration: every bad file or box named at once.
     data_check=dict(type='DataCheckHook'),

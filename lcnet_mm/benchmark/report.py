@@ -1,9 +1,12 @@
 """Benchmark results as a markdown table, CSV, JSON and a Pareto plot."""
 
 import csv
+import io
 import json
 import math
 from typing import Dict, List, Optional
+
+from lcnet_mm.io import atomic_write
 
 COLUMNS = [
     # (key, header, format)
@@ -42,16 +45,16 @@ def markdown_table(rows: List[Dict], columns: Optional[List] = None) -> str:
 
 def write_csv(rows: List[Dict], path: str):
     keys = [key for key, _, _ in COLUMNS] + ['metric', 'uncounted_ops', 'note']
-    with open(path, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=keys, extrasaction='ignore')
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (';'.join(row[k]) if isinstance(row.get(k), list) else row.get(k)) for k in keys})
+    text = io.StringIO(newline='')
+    writer = csv.DictWriter(text, fieldnames=keys, extrasaction='ignore')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (';'.join(row[k]) if isinstance(row.get(k), list) else row.get(k)) for k in keys})
+    atomic_write(path, text.getvalue())
 
 
 def write_json(result: Dict, path: str):
-    with open(path, 'w') as f:
-        json.dump(result, f, indent=2, default=str)
+    atomic_write(path, json.dumps(result, indent=2, default=str))
 
 
 def pareto_front(points: List[tuple], maximize_y: bool) -> List[int]:

@@ -70,8 +70,9 @@ def check_annotation_file(path) -> dict:
         content = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataSetError(f'annotation file {path}', [f'not JSON: {error}']) from None
-    missing = [key for key in ('images', 'annotations', 'categories') if not isinstance(content.get(key), list)]
-    if not isinstance(content, dict) or missing:
+    keys = ('images', 'annotations', 'categories')
+    missing = [k for k in keys if not isinstance(content.get(k), list)] if isinstance(content, dict) else keys
+    if missing:
         raise DataSetError(f'annotation file {path}', [f'not a COCO annotation file: no list {missing}'])
     return content
 
@@ -175,7 +176,7 @@ def check_dataset(dataset, images: bool = True, label_maps: bool = True) -> Tupl
         for index in range(len(leaf)):
             info = leaf.get_data_info(index)
             image = info.get('img_path')
-            if images and image:
+            if images and image and '://' not in image:  # remote storage (s3://, petrel://) is not scanned
                 problem = check_image_file(image)
                 if problem:
                     samples.append(f'{image} (sample {index}): {problem}')
@@ -183,7 +184,7 @@ def check_dataset(dataset, images: bool = True, label_maps: bool = True) -> Tupl
             if label is not None and classes and not 0 <= int(np.asarray(label).reshape(-1)[0]) < len(classes):
                 samples.append(f'{image} (sample {index}): class label {label} outside 0..{len(classes) - 1}')
             seg_map = info.get('seg_map_path')
-            if label_maps and seg_map and classes and not info.get('label_map'):
+            if label_maps and seg_map and '://' not in seg_map and classes and not info.get('label_map'):
                 problem = _label_map_problem(seg_map, len(classes), ignore_index, reduce_zero_label)
                 if problem:
                     samples.append(f'{seg_map} (label map of sample {index}): {problem}')

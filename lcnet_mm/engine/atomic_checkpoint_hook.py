@@ -46,9 +46,9 @@ class AtomicCheckpointHook(CheckpointHook):
     def _validate_what_the_kill_skipped(self, runner) -> None:
         loop, val_loop = runner.train_loop, runner.val_loop
         step = runner.epoch if self.by_epoch else runner.iter
-        last = loop.max_epochs if self.by_epoch else loop.max_iters
-        if step == 0 or val_loop is None or step < loop.val_begin:
-            return  # a fresh run, or nothing to validate
+        last = getattr(loop, 'max_epochs' if self.by_epoch else 'max_iters', None)
+        if step == 0 or val_loop is None or not hasattr(loop, 'val_interval') or step < loop.val_begin:
+            return  # a fresh run, nothing to validate, or a loop that validates on its own terms
         if step % loop.val_interval == 0 or step == last:
             runner.logger.info(
                 f'resumed at {"epoch" if self.by_epoch else "iteration"} {step}, whose checkpoint is written '

@@ -1,7 +1,8 @@
 from .backbones import PPLCNet, PPLCNetV2
+from .classifiers import DistilledImageClassifier
 from .dense_heads import PicoHead, PicoHeadV2, SSDHeadCompat
 from .heads import LCNetClsHead
-from .losses import ProbabilityVarifocalLoss
+from .losses import DKDLoss, ProbabilityVarifocalLoss, SoftTargetKLLoss
 from .necks import CSPPAN, LCPAN
 
 __all__ = [
@@ -13,5 +14,8 @@ __all__ = [
     'PicoHeadV2',
     'PicoHead',
     'ProbabilityVarifocalLoss',
+    'DistilledImageClassifier',
+    'SoftTargetKLLoss',
+    'DKDLoss',
     'SSDHeadCompat',
 ]

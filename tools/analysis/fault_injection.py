@@ -109,6 +109,17 @@ PLAN = [
 ]
 
 
+KINDS = {
+    'train': 'after a training iteration',
+    'val': 'after a validation iteration',
+    'saving': 'from outside, while a checkpoint is saved',
+    'write epoch': 'mid-write of a periodic checkpoint, at a chosen byte',
+    'write best': 'mid-write of the best checkpoint, at a chosen byte',
+    'full disk': 'a full disk (file-size limit), no kill',
+    'none': 'none: the run to its end',
+}
+
+
 def describe(kind, where):
     if kind == 'full disk':
         return 'full disk (no kill)'
@@ -296,6 +307,7 @@ def main(argv=None):
         rows.append(
             dict(
                 segment=number,
+                kind=kind or 'none',
                 instant=describe(kind, where) if kind else 'none: run to the end',
                 ended=ended,
                 resumed_from=resumes_from,
@@ -345,6 +357,24 @@ def main(argv=None):
             r['error'] or '',
         ]
         print('| ' + ' | '.join(str(c) for c in cells) + ' |')
+    print()
+    print('| where | instants | ended by | resumes that started | files truncated | best missing | pointer broken |')
+    print('|---|---|---|---|---|---|---|')
+    for kind, label in KINDS.items():
+        group = [r for r in rows if r['kind'] == kind]
+        if group:
+            cells = [
+                label,
+                len(group),
+                ', '.join(sorted({r['ended'] for r in group})),
+                # the next segment is this one's resume (row index == this segment's number)
+                f'{sum(rows[r["segment"]]["started"] for r in group if r["segment"] < len(rows))}'
+                f'/{sum(r["segment"] < len(rows) for r in group)}',
+                sum(len(r['truncated']) for r in group),
+                sum(r['best_missing'] for r in group),
+                sum(not r['pointer_ok'] for r in group),
+            ]
+            print('| ' + ' | '.join(str(c) for c in cells) + ' |')
     print(json.dumps(summary, indent=1))
     lost = (
         summary['truncated_files']

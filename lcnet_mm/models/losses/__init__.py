@@ -1,3 +1,4 @@
+from .distillation import DKDLoss, SoftTargetKLLoss
 from .probability_varifocal_loss import ProbabilityVarifocalLoss
 
-__all__ = ['ProbabilityVarifocalLoss']
+__all__ = ['DKDLoss', 'ProbabilityVarifocalLoss', 'SoftTargetKLLoss']

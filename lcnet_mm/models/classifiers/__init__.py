@@ -1,0 +1,3 @@
+from .distilled_classifier import DistilledImageClassifier
+
+__all__ = ['DistilledImageClassifier']
