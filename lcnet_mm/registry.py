@@ -35,6 +35,11 @@ OPTIM_WRAPPERS = Registry(
 # registers only its own HSigmoid, which runs three ops instead of one and warns each time it is built.
 MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
 
+# What every run of every toolbox uses: the hooks and the optim wrapper.
+RUN_MODULES = dict(
+    HOOKS=('AtomicCheckpointHook', 'DataCheckHook', 'TrainingModeHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+    OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
+)
 # Toolbox -> registry -> which of our modules make sense there. The head is an mmpretrain ClsHead and
 # the detection data set an mmdet CocoDataset, so each goes only where it can be used.
 TOOLBOX_MODULES = {
@@ -50,38 +55,17 @@ TOOLBOX_MODULES = {
             'SSDHeadCompat',
         ),
         DATASETS=('SyntheticShapesCoco',),
-        HOOKS=(
-            'AtomicCheckpointHook',
-            'DataCheckHook',
-            'TrainingModeHook',
-            'TrainTimeHook',
-            'WeightsOnlyCheckpointHook',
-        ),
-        OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
+        **RUN_MODULES,
     ),
     'mmpretrain': dict(
         MODELS=('PPLCNet', 'PPLCNetV2', 'LCNetClsHead', 'DistilledImageClassifier', 'SoftTargetKLLoss', 'DKDLoss'),
         DATASETS=('SyntheticShapesClassification',),
-        HOOKS=(
-            'AtomicCheckpointHook',
-            'DataCheckHook',
-            'TrainingModeHook',
-            'TrainTimeHook',
-            'WeightsOnlyCheckpointHook',
-        ),
-        OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
+        **RUN_MODULES,
     ),
     'mmseg': dict(
         MODELS=('PPLCNet', 'PPLCNetV2'),
         DATASETS=('SyntheticShapesSegmentation',),
-        HOOKS=(
-            'AtomicCheckpointHook',
-            'DataCheckHook',
-            'TrainingModeHook',
-            'TrainTimeHook',
-            'WeightsOnlyCheckpointHook',
-        ),
-        OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
+        **RUN_MODULES,
     ),
 }
 _OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)

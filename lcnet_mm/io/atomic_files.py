@@ -16,7 +16,7 @@ import contextlib
 import errno
 import io
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Callable, Iterable, List, Union
 
@@ -43,6 +43,17 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _create_temporary(path: Path):
+    """A new temporary file beside ``path``, with the permissions a plain ``open(path, 'w')`` would give
+    (``tempfile.mkstemp`` makes them 0600, which would change every checkpoint's mode)."""
+    while True:
+        tmp = path.parent / f'{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}'
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+
+
 def atomic_write(path: Union[str, Path], data: Union[bytes, str], encoding: str = 'utf-8') -> None:
     """Write ``data`` to ``path`` so that ``path`` holds either its old content or all of ``data``.
 
@@ -53,7 +64,7 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], encoding: str 
     if isinstance(data, str):
         data = data.encode(encoding)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'{TEMP_PREFIX}{path.name}-', dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
