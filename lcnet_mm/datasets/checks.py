@@ -13,6 +13,7 @@ without a word.
   plus class labels in range and segmentation label maps whose values are classes or the ignore index.
 """
 
+import functools
 import json
 import math
 import os
@@ -94,7 +95,7 @@ def check_annotation_files(cfg) -> None:
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for path in _annotation_files((cfg.get(loader) or {}).get('dataset')):
             if os.path.exists(path):
-                check_annotation_file(path)
+                coco_problems(path)  # raises for a broken file; the boxes' problems wait for DataCheckHook
 
 
 def check_coco_annotations(path, content: Optional[dict] = None) -> List[str]:
@@ -130,6 +131,20 @@ def check_coco_annotations(path, content: Optional[dict] = None) -> List[str]:
                     f'{image.get("file_name")}'
                 )
     return problems
+
+
+def coco_problems(path) -> List[str]:
+    """:func:`check_coco_annotations` of a file, computed once per version of the file in a process:
+    ``tools/train.py`` checks it before the runner is built and ``DataCheckHook`` reports it, and a COCO
+    train2017 file takes seconds to parse."""
+    path = os.path.abspath(path)
+    stat = os.stat(path)
+    return list(_coco_problems(path, stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _coco_problems(path: str, size: int, mtime_ns: int) -> Tuple[str, ...]:
+    return tuple(check_coco_annotations(path))
 
 
 def _leaves(dataset):
@@ -169,7 +184,7 @@ def check_dataset(dataset, images: bool = True, label_maps: bool = True) -> Tupl
     for leaf in _leaves(dataset):
         ann_file = getattr(leaf, 'ann_file', '')
         if isinstance(ann_file, str) and ann_file.endswith('.json') and os.path.isfile(ann_file):
-            annotations += check_coco_annotations(ann_file)
+            annotations += coco_problems(ann_file)
         classes = (getattr(leaf, 'metainfo', None) or {}).get('classes') or ()
         ignore_index = getattr(leaf, 'ignore_index', 255)
         reduce_zero_label = getattr(leaf, 'reduce_zero_label', False)

@@ -39,7 +39,6 @@ import shutil
 import signal
 import sys
 import traceback
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,10 +224,13 @@ def run_segment(train_tool, argv, kind, where, log_path: Path):
 
 
 def whole(path: Path) -> bool:
+    """A whole torch checkpoint (zip records and CRCs checked), by the check the runs themselves use."""
+    from lcnet_mm.io import check_checkpoint_file
+
     try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (zipfile.BadZipFile, OSError, EOFError):
+        check_checkpoint_file(path)
+        return True
+    except (FileNotFoundError, ValueError):
         return False
 
 

@@ -14,6 +14,7 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmengine.runner import find_latest_checkpoint
 from mmengine.runner.checkpoint import load_checkpoint
 from mmpretrain.models import ImageClassifier
 
@@ -29,9 +30,9 @@ def resolve_checkpoint(path: str) -> str:
         best = sorted(glob.glob(os.path.join(path, 'best_*.pth')))
         if len(best) == 1:
             return best[0]
-        pointer = os.path.join(path, 'last_checkpoint')
-        if os.path.isfile(pointer):
-            return open(pointer).read().strip()
+        latest = find_latest_checkpoint(path)  # what last_checkpoint names
+        if latest:
+            return latest
         raise FileNotFoundError(
             f'teacher checkpoint: {path} is a folder with no best_*.pth (or several) and no last_checkpoint'
         )
@@ -132,5 +133,6 @@ class DistilledImageClassifier(ImageClassifier):
                     f'label_loss_weight={self.label_loss_weight} needs labels, and this batch has images without '
                     'one; train label-free with label_loss_weight=0'
                 )
-            losses['loss_label'] = self.label_loss_weight * self.head.loss(feats, data_samples)['loss']
+            # the head's own loss on the logits above (ClsHead.loss would run the head, and its dropout, again)
+            losses['loss_label'] = self.label_loss_weight * self.head._get_loss(logits, data_samples)['loss']
         return losses
