@@ -46,6 +46,8 @@ def test_the_zoo_has_its_folders():
         'lcnet_v2_cls_shapes.py',
         'mobilenetv2_fcos.py',
         'picodet_shapes.py',
+        'picodet_shapes_6e.py',
+        'picodet_xs_shapes.py',
         'rtmdet_shapes.py',
     ]  # the demos on the embedded data
 

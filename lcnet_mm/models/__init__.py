@@ -1,6 +1,7 @@
 from .backbones import PPLCNet, PPLCNetV2
 from .classifiers import DistilledImageClassifier
-from .dense_heads import PicoHead, PicoHeadV2, SSDHeadCompat
+from .dense_heads import LDPicoHead, LDPicoHeadV2, PicoHead, PicoHeadV2, SSDHeadCompat
+from .detectors import DistilledSingleStageDetector
 from .heads import LCNetClsHead
 from .losses import DKDLoss, ProbabilityVarifocalLoss, SoftTargetKLLoss
 from .necks import CSPPAN, LCPAN
@@ -13,6 +14,9 @@ __all__ = [
     'CSPPAN',
     'PicoHeadV2',
     'PicoHead',
+    'LDPicoHeadV2',
+    'LDPicoHead',
+    'DistilledSingleStageDetector',
     'ProbabilityVarifocalLoss',
     'DistilledImageClassifier',
     'SoftTargetKLLoss',

@@ -241,6 +241,22 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         batch_img_metas: List[dict],
         batch_gt_instances_ignore: Optional[List[InstanceData]] = None,
     ) -> dict:
+        losses, _ = self.losses_and_positives(
+            cls_scores, bbox_preds, batch_gt_instances, batch_img_metas, batch_gt_instances_ignore
+        )
+        return losses
+
+    def losses_and_positives(
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: Optional[List[InstanceData]] = None,
+    ) -> Tuple[dict, dict]:
+        """The losses, and the positives they were computed on: ``index`` into the batch's priors (images
+        concatenated, levels in order), their soft ``weights`` and the ``avg_factor`` that normalises them (what
+        a distillation term on the same positives needs)."""
         num_imgs = len(batch_img_metas)
         device = cls_scores[0].device
         mlvl_anchors = self.prior_generator.grid_priors([s.shape[-2:] for s in cls_scores], device=device)
@@ -280,10 +296,11 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         avg_factor = reduce_mean(score_targets.sum()).clamp(min=1).item()
         loss_cls = self.loss_cls(scores.reshape(-1, self.cls_out_channels), score_targets, avg_factor=avg_factor)
 
+        weights = soft_targets[pos]
+        positives = dict(index=pos, weights=weights, avg_factor=avg_factor)
         if len(pos) == 0:
             zero = regs.sum() * 0
-            return dict(loss_cls=loss_cls, loss_bbox=zero, loss_dfl=zero)
-        weights = soft_targets[pos]
+            return dict(loss_cls=loss_cls, loss_bbox=zero, loss_dfl=zero), positives
         pos_targets = bbox_targets[pos]
         loss_bbox = self.loss_bbox(boxes.reshape(-1, 4)[pos], pos_targets, weight=weights, avg_factor=avg_factor)
         pos_strides = strides.repeat(num_imgs)[pos, None]
@@ -296,7 +313,7 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
             weight=weights[:, None].expand(-1, 4).reshape(-1),
             avg_factor=4.0 * avg_factor,
         )
-        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_dfl=loss_dfl)
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_dfl=loss_dfl), positives
 
     def _targets_single(
         self, scores, boxes, gt_instances, gt_instances_ignore, assigner, anchors, centers, strides, num_level_anchors

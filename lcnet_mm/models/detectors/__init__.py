@@ -1,0 +1,3 @@
+from .distilled_detector import DistilledSingleStageDetector
+
+__all__ = ['DistilledSingleStageDetector']
