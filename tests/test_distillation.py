@@ -13,6 +13,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
 
+from conftest import save_as_teacher
 from lcnet_mm.models import DistilledImageClassifier
 from lcnet_mm.models.losses import DKDLoss, SoftTargetKLLoss
 
@@ -82,13 +83,8 @@ def teacher(tmp_path):
         from mmpretrain.registry import MODELS
 
         model = MODELS.build(cfg.model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
     path = tmp_path / 'teacher.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return dict(config=CLS_CONFIG, checkpoint=str(path)), model.state_dict()
+    return dict(config=CLS_CONFIG, checkpoint=str(path)), save_as_teacher(model, path)
 
 
 def student_cfg(teacher_cfg, **changes):

@@ -14,6 +14,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
+from conftest import save_as_teacher
 from lcnet_mm.io.state_dicts import CheckpointMismatchError
 from lcnet_mm.models import DistilledSingleStageDetector, LDPicoHead, LDPicoHeadV2, PicoHeadV2
 
@@ -108,14 +109,9 @@ def test_v1_head_distils_too():
 @pytest.fixture
 def teacher(tmp_path):
     """A trained-looking PicoDet-S teacher: random weights and BN statistics, saved as a checkpoint."""
-    model = build(Config.fromfile(TEACHER_CONFIG).model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
     path = tmp_path / 'teacher.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return dict(config=TEACHER_CONFIG, checkpoint=str(path)), model.state_dict()
+    state = save_as_teacher(build(Config.fromfile(TEACHER_CONFIG).model), path)
+    return dict(config=TEACHER_CONFIG, checkpoint=str(path)), state
 
 
 def student_cfg(teacher_cfg):

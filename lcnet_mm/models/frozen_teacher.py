@@ -87,8 +87,9 @@ class FrozenTeacherMixin:
     def _apply(self, fn, *args, **kwargs):
         # .to(device / dtype / memory_format), .cuda(), .float(): the teacher follows the student (the
         # training-mode hook's channels-last included), though it is not a child module.
-        if self._teacher is not None:
-            self._teacher._apply(fn, *args, **kwargs)
+        teacher = getattr(self, '_teacher', None)  # None too while the student itself is being built
+        if teacher is not None:
+            teacher._apply(fn, *args, **kwargs)
         return super()._apply(fn, *args, **kwargs)
 
     def init_weights(self) -> None:
@@ -97,6 +98,6 @@ class FrozenTeacherMixin:
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if self._teacher is not None:
+        if getattr(self, '_teacher', None) is not None:
             self._teacher.eval()  # its BN statistics and dropout stay those of its checkpoint
         return self
