@@ -33,6 +33,8 @@ class DistilledImageClassifier(FrozenTeacherMixin, ImageClassifier):
             train too; Hinton KD mixes both, e.g. 0.5 / ``loss_weight=0.5``.
     """
 
+    teacher_scope = 'mmpretrain'
+
     def __init__(
         self,
         backbone: dict,
@@ -49,8 +51,6 @@ class DistilledImageClassifier(FrozenTeacherMixin, ImageClassifier):
             raise ValueError(f'label_loss_weight must be >= 0, got {label_loss_weight!r}')
         self.distill_loss = MODELS.build(distill_loss or dict(type='SoftTargetKLLoss'))
         self.label_loss_weight = float(label_loss_weight)
-
-    teacher_scope = 'mmpretrain'
 
     def check_teacher(self, teacher: ImageClassifier) -> None:
         ours, theirs = getattr(self.head, 'num_classes', None), getattr(teacher.head, 'num_classes', None)
