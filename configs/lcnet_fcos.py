@@ -4,7 +4,7 @@
 #
 # By default it trains from scratch (no weights can be downloaded) on the embedded synthetic data set:
 # five shape classes on cluttered backgrounds, generated once under data/synthetic_shapes/ and scored
-# by mmdet's real CocoDataset + CocoMetric. Real COCO is one override away (README, "Train on COCO").
+# by mmdet's real CocoDataset + CocoMetric. Real COCO is one override away (docs/detection.md, "Train on COCO").
 #
 # Sizes: a light backbone returning strides 8/16/32, a narrow FPN (64 channels) and a short GN head (2 convs).
 # The neck and head still take most of a training step (their 3x3 convs on the stride-8 map); at 64 channels
@@ -16,7 +16,7 @@ _base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-gio
 custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)
 
 scale = 1.0
-# make_divisible(c * scale, 8) for the stride-8/16/32 stages (README has the table for every width).
+# make_divisible(c * scale, 8) for the stride-8/16/32 stages (docs/backbones.md has the table for every width).
 backbone_channels = [128, 256, 512]
 neck_channels = 64
 strides = [8, 16, 32]

@@ -1,4 +1,4 @@
-"""Every registration lcnet-mm makes, in one place.
+"""The registries of lcnet-mm and what goes into the toolboxes' registries.
 
 - The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS``, ``HOOKS`` and ``OPTIM_WRAPPERS`` are children of MMEngine's root
   registries, so any OpenMMLab 2.x config can name a module by its scoped name (``lcnet_mm.PPLCNet``, the
@@ -7,12 +7,10 @@
 - :func:`register_in_toolboxes`: our own modules also go by their bare names into the registries of the
   toolboxes that can use them, so that configs with ``default_scope='mmdet'``, ``'mmpretrain'`` or ``'mmseg'`` can
   write ``type='PPLCNet'``. A name a toolbox already uses for something else is an error, never replaced.
-- :func:`register_checkpoint_schemes`: the ``paddle://`` and ``timm://`` prefixes of mmengine's
-  ``CheckpointLoader`` (:mod:`lcnet_mm.converters.schemes`). The existing schemes, the plain-path one
-  included, are left as they are.
 
-``lcnet_mm/__init__.py`` calls both once its modules are imported. Importing lcnet_mm changes nothing else
-in mmengine, mmcv, mmdet, mmpretrain or mmseg.
+The checkpoint schemes are the converters' own registration (:func:`lcnet_mm.converters.register_checkpoint_schemes`).
+``lcnet_mm/__init__.py`` calls both registrations once its modules are imported. Importing lcnet_mm changes nothing
+else in mmengine, mmcv, mmdet, mmpretrain or mmseg.
 """
 
 import importlib
@@ -71,6 +69,7 @@ TOOLBOX_MODULES = {
         **RUN_MODULES,
     ),
 }
+TOOLBOXES = tuple(TOOLBOX_MODULES)
 _OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)
 
 
@@ -83,22 +82,11 @@ def register_in_toolboxes():
             theirs = getattr(toolbox_registry, registry_name)
             for name in names:
                 ours = _OUR_REGISTRIES[registry_name].module_dict[name]
-                if _is_free(theirs.module_dict, name, ours, f'{toolbox}.registry.{registry_name}'):
+                if is_free(theirs.module_dict, name, ours, f'{toolbox}.registry.{registry_name}'):
                     theirs.register_module(name=name, module=ours)
 
 
-def register_checkpoint_schemes():
-    """Add the ``paddle://`` and ``timm://`` prefixes to mmengine's ``CheckpointLoader``. Idempotent."""
-    from mmengine.runner import CheckpointLoader
-
-    from lcnet_mm.converters import CHECKPOINT_SCHEMES  # converters sit above the registry: import late
-
-    for prefix, loader in CHECKPOINT_SCHEMES.items():  # (mmengine has no public look-up of its schemes)
-        if _is_free(CheckpointLoader._schemes, prefix, loader, "mmengine's CheckpointLoader"):
-            CheckpointLoader.register_scheme(prefixes=prefix, loader=loader)
-
-
-def _is_free(table: dict, name: str, ours, where: str) -> bool:
+def is_free(table: dict, name: str, ours, where: str) -> bool:
     """Whether ``name`` is still free in ``table``. Taken by ours (a second import): False. Taken by
     anything else: an error, since lcnet_mm never replaces another package's entry."""
     existing = table.get(name)

@@ -83,7 +83,7 @@ def test_other_scale_and_custom_arch_table():
     model = PPLCNet(scale=0.6)
     assert model.stage_channels == [make_divisible(c * 0.6) for c in (32, 64, 128, 256, 512)]
     # The paper's ablation "SE in every block, 3x3 everywhere" is a config change, not new code.
-    table = [[[3, c, s, True] for (_, c, s, _) in stage] for stage in PPLCNet.arch_settings['pp_lcnet']]
+    table = [[[3, r.out_channels, r.stride, True] for r in stage] for stage in PPLCNet.arch_settings['pp_lcnet']]
     model = PPLCNet(arch=table, act_cfg=dict(type='ReLU'), out_indices=(4,))
     blocks = [b for stage in model.stages for b in stage]
     assert all(b.se is not None for b in blocks)

@@ -169,12 +169,14 @@ def test_output_difference_is_relative_only_above_one():
 def test_folding_unties_convs_shared_by_levels_with_their_own_norms():
     """RTMDet's head shares each conv between levels, each level with its own BN: the folded network must give
     every level its own folded conv, not one conv folded with every BN in turn."""
+    from lcnet_mm.apis import build_model_from_config
     from lcnet_mm.benchmark.paths import folded_network
     from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
     from lcnet_mm.deploy import RawOutputs
-    from lcnet_mm.utils import build_model_from_config
 
-    model, _ = build_model_from_config(str(Path(__file__).resolve().parents[1] / 'configs' / 'rtmdet_shapes.py'))
+    model, _ = build_model_from_config(
+        str(Path(__file__).resolve().parents[1] / 'configs' / 'demos' / 'rtmdet_shapes.py')
+    )
     model.init_weights()
     calibrate_norm_statistics(model.backbone)
     network = RawOutputs(model.eval())

@@ -92,7 +92,8 @@ def test_one_config_per_v2_size_with_paddleclas_recipe():
 
 
 @pytest.mark.parametrize(
-    'config', IMAGENET_CONFIGS + V2_CONFIGS + ['configs/lcnet_cls_shapes.py', 'configs/lcnet_v2_cls_shapes.py']
+    'config',
+    IMAGENET_CONFIGS + V2_CONFIGS + ['configs/demos/lcnet_cls_shapes.py', 'configs/demos/lcnet_v2_cls_shapes.py'],
 )
 def test_config_trains_one_step_and_predicts(config, small_batch):
     cfg, model = build_classifier(config)
@@ -123,7 +124,7 @@ def test_embedded_set_is_balanced_deterministic_and_untrained_model_is_near_chan
     first = sorted((tmp_path / 'a' / 'val').rglob('*.png'))[0]
     assert first.read_bytes() == (tmp_path / 'b' / 'val' / first.relative_to(tmp_path / 'a' / 'val')).read_bytes()
     # An untrained (broken) classifier scores near chance (20%): the metric is not trivially high.
-    _, model = build_classifier('configs/lcnet_cls_shapes.py')
+    _, model = build_classifier('configs/demos/lcnet_cls_shapes.py')
     model.eval()
     batch = default_collate([again[i] for i in range(len(again))])
     with torch.no_grad():
@@ -151,7 +152,7 @@ def test_classification_run_checkpoint_initialises_detector_backbone(tmp_path):
         'model.backbone.scale=1.0',
         'model.head.in_channels=512',
     ]
-    config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
+    config = str(ROOT / 'configs' / 'demos' / 'lcnet_cls_shapes.py')
     work = tmp_path / 'work'
     for tool, args in (
         ('train.py', [config, '--work-dir', str(work)]),

@@ -74,8 +74,8 @@ def paddle_state_dict(scale=0.5, num_classes=10, seed=0):
     channels = make_divisible(16 * scale)
     state = conv_bn('conv1', channels, 3, 3)
     for stage, name in zip(PP_LCNET, PADDLE_STAGES):
-        for i, (k, out_c, _, se) in enumerate(stage):
-            out_c = make_divisible(out_c * scale)
+        for i, row in enumerate(stage):
+            k, se, out_c = row.kernel_size, row.use_se, make_divisible(row.out_channels * scale)
             state.update(conv_bn(f'{name}.{i}.dw_conv', channels, 1, k))
             if se:
                 state[f'{name}.{i}.se.conv1.weight'] = rng.normal(0, 0.1, (channels // 4, channels, 1, 1))
@@ -112,9 +112,9 @@ def paddle_forward(state, images):
 
     x = conv_bn_hswish(images, 'conv1', 2, 1)
     for stage, name in zip(PP_LCNET, PADDLE_STAGES):
-        for i, (_, _, stride, se) in enumerate(stage):
-            x = conv_bn_hswish(x, f'{name}.{i}.dw_conv', stride, x.shape[1])
-            if se:
+        for i, row in enumerate(stage):
+            x = conv_bn_hswish(x, f'{name}.{i}.dw_conv', row.stride, x.shape[1])
+            if row.use_se:
                 s = F.relu(
                     F.conv2d(
                         x.mean((2, 3), keepdim=True), p[f'{name}.{i}.se.conv1.weight'], p[f'{name}.{i}.se.conv1.bias']

@@ -182,7 +182,7 @@ def test_bad_checkpoint_files_are_named_with_what_is_wrong(tmp_path):
 
 
 CLS = [
-    str(ROOT / 'configs/lcnet_cls_shapes.py'),
+    str(ROOT / 'configs/demos/lcnet_cls_shapes.py'),
     '--cfg-options',
     'train_dataloader.dataset.num_images=10',
     'val_dataloader.dataset.num_images=5',

@@ -10,10 +10,10 @@ from mmcv.cnn import ConvModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from conftest import load_tool
+from lcnet_mm.apis import build_model_from_config
 from lcnet_mm.deploy import model_outputs, switch_to_deploy
 from lcnet_mm.models import LCNetClsHead, PPLCNet
 from lcnet_mm.models.layers import fold_norm_into_conv
-from lcnet_mm.utils import build_model_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,7 +147,7 @@ def test_test_py_runs_the_folded_checkpoint_with_the_deploy_flag(tmp_path, mmpre
     it predicts on the training checkpoint."""
     import pickle
 
-    config = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
+    config = str(ROOT / 'configs' / 'demos' / 'lcnet_cls_shapes.py')
     data = [
         'test_dataloader.dataset.num_images=20',
         f'test_dataloader.dataset.data_root={tmp_path / "data"}',

@@ -20,7 +20,12 @@ DETECTION_CONFIGS = sorted(
     for folder in ZOO_FOLDERS
     for p in (ROOT / 'configs' / folder).glob('*.py')
     if '-ins' not in p.name
-) + ['configs/lcnet_fcos.py', 'configs/mobilenetv2_fcos.py', 'configs/picodet_shapes.py', 'configs/rtmdet_shapes.py']
+) + [
+    'configs/lcnet_fcos.py',
+    'configs/demos/mobilenetv2_fcos.py',
+    'configs/demos/picodet_shapes.py',
+    'configs/demos/rtmdet_shapes.py',
+]
 SMALL_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

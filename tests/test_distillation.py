@@ -18,7 +18,7 @@ from lcnet_mm.models import DistilledImageClassifier
 from lcnet_mm.models.losses import DKDLoss, SoftTargetKLLoss
 
 ROOT = Path(__file__).resolve().parents[1]
-CLS_CONFIG = str(ROOT / 'configs/lcnet_cls_shapes.py')
+CLS_CONFIG = str(ROOT / 'configs/demos/lcnet_cls_shapes.py')
 
 
 def softmax(x):
@@ -93,8 +93,8 @@ def student_cfg(teacher_cfg, **changes):
     cfg.head.in_channels = 128
     cfg.head.dropout_ratio = 0.0
     cfg.update(type='DistilledImageClassifier', teacher=teacher_cfg, **changes)
-    cfg.data_preprocessor = dict(
-        type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]
+    cfg.data_preprocessor = dict(  # the teacher's (CLS_CONFIG's): it sees the student's preprocessed batch
+        type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True
     )
     return cfg
 

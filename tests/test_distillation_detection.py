@@ -19,8 +19,8 @@ from lcnet_mm.io.state_dicts import CheckpointMismatchError
 from lcnet_mm.models import DistilledSingleStageDetector, LDPicoHead, LDPicoHeadV2, PicoHeadV2
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHER_CONFIG = str(ROOT / 'configs/picodet_shapes.py')  # PicoDet-S
-STUDENT_CONFIG = str(ROOT / 'configs/picodet_xs_shapes.py')  # PicoDet-XS
+TEACHER_CONFIG = str(ROOT / 'configs/demos/picodet_shapes.py')  # PicoDet-S
+STUDENT_CONFIG = str(ROOT / 'configs/demos/picodet_xs_shapes.py')  # PicoDet-XS
 DISTILLED_CONFIG = str(ROOT / 'configs/distillation/picodet-xs_ld-picodet-s_shapes.py')
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import load_tool
+from lcnet_mm.apis import build_model_from_config
 from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
 from lcnet_mm.deploy import (
     OnnxRuntimeModel,
@@ -20,7 +21,6 @@ from lcnet_mm.deploy import (
     onnx_parity,
 )
 from lcnet_mm.deploy.quantization import node_module
-from lcnet_mm.utils import build_model_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x0.5_8xb256_in1k.py')
@@ -129,7 +129,7 @@ def test_export_tool_rejects_two_stage_detectors_and_bad_input(tmp_path):
 def test_export_tool_picodet_raw_maps_and_decoding(tmp_path, capsys):
     """PicoDet exports as its raw maps (scores as probabilities, box distributions as logits, four levels);
     decoding them with the config's test_cfg gives PyTorch's detections."""
-    config = str(ROOT / 'configs' / 'picodet_shapes.py')
+    config = str(ROOT / 'configs' / 'demos' / 'picodet_shapes.py')
     model = realistic(config)
     out = tmp_path / 'picodet.onnx'
     rc = load_tool('export_onnx').main(

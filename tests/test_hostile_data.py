@@ -261,8 +261,8 @@ def test_the_embedded_data_sets_pass_their_own_check(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for config, registry, size in (
         ('configs/lcnet_fcos.py', 'mmdet', 'num_images=6'),
-        ('configs/lcnet_cls_shapes.py', 'mmpretrain', 'num_images=10'),
-        ('configs/lcnet_deeplabv3plus_shapes.py', 'mmseg', 'num_images=4'),
+        ('configs/demos/lcnet_cls_shapes.py', 'mmpretrain', 'num_images=10'),
+        ('configs/demos/lcnet_deeplabv3plus_shapes.py', 'mmseg', 'num_images=4'),
     ):
         cfg = Config.fromfile(str(ROOT / config))
         cfg.merge_from_dict({f'train_dataloader.dataset.{size.split("=")[0]}': int(size.split('=')[1])})

@@ -16,9 +16,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import load_checkpoint
 
 from lcnet_mm import PPLCNet
+from lcnet_mm.apis import check_backbone_channels
 from lcnet_mm.io import CheckpointMismatchError, load_weight_file
 from lcnet_mm.io import load_checkpoint as lcnet_mm_load_checkpoint
-from lcnet_mm.utils import check_backbone_channels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_neck_channels_that_do_not_match_are_caught_with_the_right_ones():
 
 
 def test_head_channels_that_do_not_match_are_caught(mmpretrain_scope):
-    _, model = build('configs/lcnet_cls_shapes.py', **{'model.head.in_channels': 512})
+    _, model = build('configs/demos/lcnet_cls_shapes.py', **{'model.head.in_channels': 512})
     with pytest.raises(ValueError, match=r'LCNetClsHead in_channels=512 .* set model.head.in_channels=256'):
         check_backbone_channels(model)
 

@@ -1,19 +1,19 @@
-"""Imports inside lcnet_mm run one way: models and I/O at the bottom, converters / datasets / deploy above
-them, engine hooks above those, what the tools share on top."""
+"""Imports inside lcnet_mm run one way: the registries, I/O, argument checks and the one model builder on the
+ground floor, models above them, converters / datasets / deploy above those, engine hooks next, and what the
+tools use (apis, benchmark) on top. No module imports another module's private name."""
 
 import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'lcnet_mm'
 LAYERS = {
-    'registry': 0, 'io': 0, 'models': 1,
+    'registry': 0, 'io': 0, 'utils': 0, 'builder': 0,
+    'models': 1,
     'converters': 2, 'datasets': 2, 'deploy': 2,
     'engine': 3,
-    'benchmark': 4, 'utils': 4,
+    'benchmark': 4, 'apis': 4,
 }  # fmt: skip
-# registry.py registers the checkpoint schemes, which live with the converters: it imports them inside
-# the function that registers them, after everything is loaded.
-ALLOWED_UPWARD = {('registry', 'converters')}
+ALLOWED_UPWARD = set()
 
 
 def imported_subpackages(path: Path):
@@ -35,7 +35,8 @@ def imported_subpackages(path: Path):
 
 def test_every_subpackage_has_a_layer():
     subpackages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / '__init__.py').exists()}
-    assert subpackages | {'registry'} == set(LAYERS)
+    modules = {p.stem for p in PACKAGE.glob('*.py') if p.stem != '__init__'}
+    assert subpackages | modules == set(LAYERS)
 
 
 def test_imports_never_go_up_a_layer():
@@ -48,3 +49,21 @@ def test_imports_never_go_up_a_layer():
             if target != source and LAYERS[target] > LAYERS[source] and (source, target) not in ALLOWED_UPWARD:
                 upward.append(f'{path.relative_to(PACKAGE)} imports lcnet_mm.{target}')
     assert not upward, upward
+
+
+def imported_private_names(path: Path):
+    """``name`` of every ``from <lcnet_mm module> import _name`` in a module (a private name of another module)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or '').startswith('lcnet_mm')):
+            for alias in node.names:
+                if alias.name.startswith('_') and not alias.name.startswith('__'):
+                    yield f'{node.module}.{alias.name}'
+
+
+def test_no_module_imports_a_private_name_of_another():
+    private = [
+        f'{path.relative_to(PACKAGE)} imports {name}'
+        for path in sorted(PACKAGE.rglob('*.py'))
+        for name in imported_private_names(path)
+    ]
+    assert not private, private

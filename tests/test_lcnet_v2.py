@@ -9,7 +9,7 @@ from mmcv.cnn import ConvModule
 from mmpretrain.models import ImageClassifier
 
 from lcnet_mm import LCNetClsHead, PPLCNetV2
-from lcnet_mm.models.layers import DepthwiseSeparableV2, RepDepthwiseConv
+from lcnet_mm.models.layers import DepthwiseSeparable, RepDepthwiseConv
 
 # PaddleClas (pp_lcnet_v2.py): stem and stage widths per size, blocks per stage (stage 0: the stem's block).
 PUBLISHED = {
@@ -135,7 +135,7 @@ def test_rep_depthwise_merge_is_exact_for_each_branch_set():
 
 def test_a_shortcut_needs_equal_widths_and_stride_one():
     with pytest.raises(ValueError, match='shortcut needs in_channels == out_channels and stride 1, got 8 -> 16'):
-        DepthwiseSeparableV2(8, 16, shortcut=True)
+        DepthwiseSeparable(8, 16, shortcut=True)
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     plain = PPLCNetV2(arch='small').train()
     checkpointed = copy.deepcopy(plain)
     for block in checkpointed.modules():
-        if isinstance(block, DepthwiseSeparableV2):
+        if isinstance(block, DepthwiseSeparable):
             block.with_cp = True
     x = torch.randn(2, 3, 64, 64)
     for model in (plain, checkpointed):
@@ -205,9 +205,9 @@ def test_onnx_export_is_the_merged_form_and_matches_pytorch(tmp_path):
     import numpy as np
     import onnx
 
+    from lcnet_mm.apis import build_model_from_config
     from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
     from lcnet_mm.deploy import OpenVinoModel, example_input, export_onnx, model_outputs, onnx_parity
-    from lcnet_mm.utils import build_model_from_config
 
     model, _ = build_model_from_config('configs/pplcnet_v2/pplcnetv2-small_8xb256_in1k.py')
     model.init_weights()

@@ -99,7 +99,7 @@ def test_every_tensor_of_the_published_files_converts_and_fits_its_config(size, 
     assert tool.main([str(path), str(tmp_path / 'out.pth'), '--config', CONFIGS[size]]) == 0
     out = capsys.readouterr().out
     assert f'paddle_v2 PP-LCNetV2 {size} x' in out and f'fits the backbone of {CONFIGS[size]}' in out
-    from lcnet_mm.utils import build_model_from_config
+    from lcnet_mm.apis import build_model_from_config
 
     model, _ = build_model_from_config(CONFIGS[size])
     state = torch.load(tmp_path / 'out.pth', weights_only=True)['state_dict']

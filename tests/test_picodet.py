@@ -14,7 +14,7 @@ from mmengine.structures import InstanceData
 from lcnet_mm.models import CSPPAN, LCPAN, PicoHead, PicoHeadV2, ProbabilityVarifocalLoss
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = str(ROOT / 'configs/picodet_shapes.py')
+DEMO = str(ROOT / 'configs/demos/picodet_shapes.py')
 
 
 def pyramid(channels=(48, 88, 176), size=40, batch=2):
@@ -38,7 +38,7 @@ def test_necks_return_equal_width_levels_and_an_extra_coarser_one(neck_type):
         (dict(num_outs=5), r'num_outs must be 3 \(one output per input\) or 4'),
         (dict(in_channels=[48]), 'in_channels must be a list of at least two positive ints'),
         (dict(out_channels=0), 'out_channels must be a positive int, got 0'),
-        (dict(kernel_size=4), 'kernel_size must be an odd positive int, got 4'),
+        (dict(kernel_size=4), 'kernel_size must be an odd int >= 1, got 4'),
     ],
 )
 def test_neck_arguments_are_checked(kwargs, message):
@@ -74,7 +74,7 @@ def test_head_outputs_probabilities_and_distributions_per_level(head_type):
 
 
 def test_head_arguments_are_checked():
-    with pytest.raises(ValueError, match='stacked_convs must be an int >= 1, got 0'):
+    with pytest.raises(ValueError, match='stacked_convs must be a positive int, got 0'):
         PicoHeadV2(num_classes=3, in_channels=32, stacked_convs=0)
     with pytest.raises(ValueError, match='loss_cls needs use_sigmoid=True'):
         PicoHeadV2(
@@ -206,7 +206,7 @@ def test_the_runner_switches_assigners_at_initial_epoch(tmp_path, monkeypatch):
 
 
 def test_demo_predictions_are_boxes_inside_the_image():
-    from lcnet_mm.utils import build_model_from_config
+    from lcnet_mm.apis import build_model_from_config
 
     model, _ = build_model_from_config(DEMO)
     model.eval()
@@ -224,9 +224,9 @@ def test_switch_to_deploy_folds_backbone_neck_and_head_into_a_loadable_checkpoin
     """tools/switch_to_deploy.py folds every BN of a PicoDet; the checkpoint loads strictly into the config built
     with deploy=True for the three parts, gives the same outputs, and is refused by a training-form neck."""
     from conftest import load_tool
+    from lcnet_mm.apis import build_model_from_config
     from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
     from lcnet_mm.deploy import example_input, model_outputs
-    from lcnet_mm.utils import build_model_from_config
 
     model, _ = build_model_from_config(DEMO)
     model.init_weights()

@@ -201,7 +201,7 @@ def fine_tune(config, checkpoint, tmp_path, *options):
 
 def classifier(config):
     """The model of a classification config, with random weights."""
-    from lcnet_mm.utils import build_model_from_config
+    from lcnet_mm.apis import build_model_from_config
 
     model, _ = build_model_from_config(str(ROOT / config))
     model.init_weights()
@@ -243,7 +243,7 @@ def test_train_py_fine_tunes_a_pplcnet_classifier_to_another_num_classes(tmp_pat
     source = classifier('configs/pplcnet/pplcnet-x0.5_8xb256_in1k.py')  # ImageNet layout: 1000 classes
     checkpoint = tmp_path / 'pplcnet_x0.5_in1k.pth'
     torch.save({'state_dict': source.state_dict()}, checkpoint)
-    proc, work = fine_tune('configs/lcnet_cls_shapes.py', checkpoint, tmp_path, *TINY_CLS)
+    proc, work = fine_tune('configs/demos/lcnet_cls_shapes.py', checkpoint, tmp_path, *TINY_CLS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'size mismatch for head.fc.weight' in proc.stdout + proc.stderr
     trained = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
@@ -257,7 +257,7 @@ def test_train_py_fine_tunes_a_pplcnet_classifier_to_another_num_classes(tmp_pat
 def test_train_py_refuses_a_checkpoint_of_another_width_naming_it(tmp_path, mmpretrain_scope):
     checkpoint = tmp_path / 'pplcnet_x1.0_in1k.pth'
     torch.save({'state_dict': classifier('configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py').state_dict()}, checkpoint)
-    proc, _ = fine_tune('configs/lcnet_cls_shapes.py', checkpoint, tmp_path, *TINY_CLS)
+    proc, _ = fine_tune('configs/demos/lcnet_cls_shapes.py', checkpoint, tmp_path, *TINY_CLS)
     assert proc.returncode != 0
     assert 'CheckpointMismatchError' in proc.stderr
     assert (
@@ -299,7 +299,7 @@ def test_init_cfg_of_an_mmdet_detector_with_another_num_classes_warns_and_loads(
 
 
 def test_checkpoint_schemes_convert_on_load(tmp_path):
-    """paddle:// and timm:// read the other implementations' files through the converter, wherever
+    """paddle://, timm:// and hf:// read the other implementations' files through the converter, wherever
     mmengine accepts a checkpoint path; a prefix that does not match the file is named."""
     import timm
     from mmengine.runner.checkpoint import _load_checkpoint

@@ -29,7 +29,7 @@ from lcnet_mm.deploy import runtimes as deploy_runtimes
 from lcnet_mm.deploy.quantization import node_module
 
 ROOT = Path(__file__).resolve().parents[1]
-CLS_SHAPES = str(ROOT / 'configs' / 'lcnet_cls_shapes.py')
+CLS_SHAPES = str(ROOT / 'configs' / 'demos' / 'lcnet_cls_shapes.py')
 # A quantized network with 8-bit activations and per-channel weights, calibrated on inputs like the test
 # input: every output within this fraction of the largest fp32 output (measured: 3-6%).
 INT8_OUTPUT_TOLERANCE = 0.15

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lcnet_mm.engine import native_bf16_features
+from lcnet_mm.utils import native_bf16_features
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

@@ -12,15 +12,15 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 
+from lcnet_mm.apis import check_backbone_channels
 from lcnet_mm.models import PPLCNet
-from lcnet_mm.utils import check_backbone_channels
 
 ROOT = Path(__file__).resolve().parents[1]
 SEMANTIC_CONFIGS = sorted(
     str(p.relative_to(ROOT))
     for folder in ('deeplabv3plus', 'lraspp', 'fcn')
     for p in (ROOT / 'configs' / folder).glob('*.py')
-) + ['configs/lcnet_deeplabv3plus_shapes.py', 'configs/peers/deeplabv3plus_mobilenet-v3-large_shapes.py']
+) + ['configs/demos/lcnet_deeplabv3plus_shapes.py', 'configs/peers/deeplabv3plus_mobilenet-v3-large_shapes.py']
 INSTANCE_CONFIGS = [
     'configs/mask_rcnn/mask-rcnn_pplcnet-x1.0_fpn_1x_coco.py',
     'configs/rtmdet/rtmdet-ins-tiny_pplcnet-x0.75_8xb32-300e_coco.py',
@@ -211,7 +211,7 @@ def test_segmentation_config_trains_one_step_and_predicts(config, seg_root):
     ],
 )
 def test_a_head_that_does_not_fit_the_backbone_is_named(option, match):
-    cfg = Config.fromfile(str(ROOT / 'configs/lcnet_deeplabv3plus_shapes.py'))
+    cfg = Config.fromfile(str(ROOT / 'configs/demos/lcnet_deeplabv3plus_shapes.py'))
     cfg.merge_from_dict(dict(model=option))
     init_default_scope('mmseg')
     from mmseg.registry import MODELS

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lcnet_mm.datasets import SyntheticShapesCoco
-from lcnet_mm.datasets.atomic import ensure_generated, read_manifest
+from lcnet_mm.datasets.generate_once import ensure_generated, read_manifest
 from lcnet_mm.datasets.shapes import SHAPES
 from lcnet_mm.datasets.synthetic_detection import generate_detection_split
 
@@ -94,7 +94,7 @@ def test_interrupted_generation_leaves_nothing_trusted(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         ensure_generated(root, params, interrupted)
     assert not root.exists()
-    assert not list(tmp_path.glob('.train.tmp-*'))
+    assert not list(tmp_path.glob('.tmp-train-*'))
     ensure_generated(root, params, generate_detection_split, log=lambda *_: None)
     assert len(json.loads((root / 'instances.json').read_text())['images']) == 5
     # A directory without a manifest (an older or foreign copy) is not trusted either.

@@ -10,7 +10,7 @@ import torch
 from test_deploy import trained_like
 
 ROOT = Path(__file__).resolve().parents[1]
-CLASSIFIER = ROOT / 'configs' / 'lcnet_cls_shapes.py'
+CLASSIFIER = ROOT / 'configs' / 'demos' / 'lcnet_cls_shapes.py'
 
 
 def tool(name, *args, cwd=None):
@@ -26,7 +26,7 @@ def tool(name, *args, cwd=None):
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     """A classifier with real BN statistics: its folded form differs from it by float rounding, not zero."""
-    from lcnet_mm.utils import build_model_from_config
+    from lcnet_mm.apis import build_model_from_config
 
     model, _ = build_model_from_config(str(CLASSIFIER))
     trained_like(model.backbone)

@@ -29,7 +29,7 @@ DETECTION = (
 )
 CLASSIFICATION = (
     'mmpretrain',
-    'configs/lcnet_cls_shapes.py',
+    'configs/demos/lcnet_cls_shapes.py',
     'accuracy/top1',
     [
         'train_dataloader.dataset.num_images=8',

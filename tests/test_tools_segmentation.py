@@ -15,7 +15,7 @@ import torch
 from conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = str(ROOT / 'configs' / 'lcnet_deeplabv3plus_shapes.py')
+DEMO = str(ROOT / 'configs' / 'demos' / 'lcnet_deeplabv3plus_shapes.py')
 HALF_WIDTH = [  # PP-LCNet x0.5 and the heads' inputs that go with it
     'model.backbone.scale=0.5',
     'model.decode_head.in_channels=256',

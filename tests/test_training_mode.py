@@ -11,6 +11,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from lcnet_mm.apis import disable_amp, enable_amp
 from lcnet_mm.engine import (
     TrainingMode,
     TrainingModeHook,
@@ -19,7 +20,6 @@ from lcnet_mm.engine import (
     cpu_amp_optim_wrapper,
 )
 from lcnet_mm.engine.training_mode_hook import measurement_schedule
-from lcnet_mm.utils import disable_amp, enable_amp
 
 BF16_CL, BF16_NCHW = TrainingMode('bf16', 'channels_last'), TrainingMode('bf16', 'contiguous')
 FP32_CL, FP32_NCHW = TrainingMode('fp32', 'channels_last'), TrainingMode('fp32', 'contiguous')
@@ -221,8 +221,8 @@ def test_choose_fastest_and_the_schedule():
     [
         (dict(precision='fp16'), "precision must be 'auto', 'bf16' or 'fp32', got 'fp16'"),
         (dict(memory_format='nhwc'), "memory_format must be 'auto' or one of"),
-        (dict(rounds=0), 'rounds must be an integer >= 1, got 0'),
-        (dict(warmup=True), 'warmup must be an integer >= 0, got True'),
+        (dict(rounds=0), 'rounds must be a positive int, got 0'),
+        (dict(warmup=True), 'warmup must be an int >= 0, got True'),
         (dict(drop_ratio=1.0), 'drop_ratio must be > 1, got 1.0'),
     ],
 )

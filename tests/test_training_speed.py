@@ -13,9 +13,10 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from lcnet_mm import CpuAmpOptimWrapper, PPLCNet, TrainingModeHook
-from lcnet_mm.engine import cpu_amp_optim_wrapper, cpu_flags, native_bf16_features
+from lcnet_mm.apis import enable_amp
+from lcnet_mm.engine import cpu_amp_optim_wrapper
 from lcnet_mm.models.layers import DepthwiseSeparable
-from lcnet_mm.utils import enable_amp
+from lcnet_mm.utils import cpu_flags, native_bf16_features
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_BF16 = bool(native_bf16_features())

@@ -16,7 +16,7 @@ from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / 'configs'
-NOT_ZOO = {'_base_', 'peers'}  # the shared base and the benchmark peers; demos sit at the top level
+NOT_ZOO = {'_base_', 'peers'}  # the shared base and the benchmark peers
 ZOO = sorted(p for p in CONFIGS.iterdir() if p.is_dir() and p.name not in NOT_ZOO)
 ALL_CONFIGS = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
 
@@ -37,12 +37,13 @@ def test_the_zoo_has_its_folders():
         'deeplabv3plus',
         'lraspp',
         'fcn',
+        'demos',
     }
-    assert sorted(p.name for p in CONFIGS.glob('*.py')) == [
+    assert sorted(p.name for p in CONFIGS.glob('*.py')) == ['lcnet_fcos.py']  # the main job, where users type it
+    assert sorted(p.name for p in (CONFIGS / 'demos').glob('*.py')) == [
         'lcnet_cls_shapes.py',
         'lcnet_cls_shapes_x1.0.py',
         'lcnet_deeplabv3plus_shapes.py',
-        'lcnet_fcos.py',
         'lcnet_v2_cls_shapes.py',
         'mobilenetv2_fcos.py',
         'picodet_shapes.py',
@@ -74,8 +75,8 @@ def test_metafile_lists_every_config_of_its_folder(folder):
 @pytest.mark.slow
 @pytest.mark.parametrize('folder', ZOO, ids=lambda p: p.name)
 def test_metafile_parameter_counts_match_the_models(folder):
+    from lcnet_mm.apis import build_model_from_config
     from lcnet_mm.benchmark.measures import count_parameters
-    from lcnet_mm.utils import build_model_from_config
 
     for model in yaml.safe_load((folder / 'metafile.yml').read_text())['Models']:
         built, _ = build_model_from_config(str(ROOT / model['Config']))

@@ -7,11 +7,11 @@ this one process, so that the ratios hold on a noisy machine.
         configs/peers/mobilenet-v3-large_8xb256_in1k.py --paths eager folded-cl onnxruntime openvino
 
     # detectors with their trained checkpoints: adds bbox mAP, plots latency against it
-    python tools/benchmark.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \
+    python tools/benchmark.py configs/lcnet_fcos.py configs/demos/mobilenetv2_fcos.py \
         --checkpoints work_dirs/lcnet_fcos/best.pth work_dirs/mobilenetv2_fcos/best.pth --input-size 256 256
 
     # segmentors: mIoU from the checkpoint, latency at the config's crop size
-    python tools/benchmark.py configs/lcnet_deeplabv3plus_shapes.py \
+    python tools/benchmark.py configs/demos/lcnet_deeplabv3plus_shapes.py \
         configs/peers/deeplabv3plus_mobilenet-v3-large_shapes.py --paths eager onnxruntime openvino
 
     # low precision: INT8 (calibrated on 100 validation images) and BF16 next to fp32, each path scored on
@@ -49,9 +49,19 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak mem
 
 from mmengine.config import DictAction
 
-from lcnet_mm.benchmark import PARTS, PATHS, build_subject, markdown_table, plot, run_benchmark, write_csv, write_json
+from lcnet_mm.apis import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
+from lcnet_mm.benchmark import (
+    PARTS,
+    PATHS,
+    BenchmarkSettings,
+    build_subject,
+    markdown_table,
+    plot,
+    run_benchmark,
+    write_csv,
+    write_json,
+)
 from lcnet_mm.io import atomic_write
-from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 
 
 def _positive(kind):
@@ -151,28 +161,26 @@ def main(argv=None):
     if len({s.name for s in subjects}) != n:
         raise SystemExit(f'error: two models share a name ({[s.name for s in subjects]}); give --names')
     out_dir = args.out_dir or os.path.join('work_dirs', 'benchmark', time.strftime('%Y%m%d_%H%M%S'))
-    result = run_benchmark(
-        subjects,
-        args.paths,
-        args.input_size or config_input_size(subjects[0]),
-        args.threads,
-        args.warmup,
-        args.rounds,
-        args.reps,
-        args.throughput_batch,
-        args.throughput_rounds,
-        not args.no_eval,
-        out_dir,
-        args.reference,
-        args.calib,
-        args.keep_float,
+    settings = BenchmarkSettings(
+        input_size=tuple(args.input_size or config_input_size(subjects[0])),
+        threads=args.threads,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        reps=args.reps,
+        throughput_batch=args.throughput_batch,
+        throughput_rounds=args.throughput_rounds,
+        evaluate_accuracy=not args.no_eval,
+        out_dir=out_dir,
+        reference=args.reference,
+        calibration=args.calib,
+        keep_float=tuple(args.keep_float),
     )
+    result = run_benchmark(subjects, args.paths, settings)
 
     table = markdown_table(result['rows'])
-    settings = result['settings']
     machine = result['machine']
     header = (
-        f'input {settings["input_size"][0]}x{settings["input_size"][1]}, {settings["threads"]} threads, '
+        f'input {settings.input_size[0]}x{settings.input_size[1]}, {settings.threads} threads, '
         f'{machine["cpu"]} ({", ".join(machine["low_precision_flags"]) or "no VNNI/BF16 instructions"}); '
         f'torch {machine["torch"]}, onnxruntime {machine["onnxruntime"]}, openvino {machine["openvino"]}'
     )

@@ -1,7 +1,7 @@
 r"""Training throughput, side by side in one process: iterations per second of the real training iteration
 (data loading, train_step, every hook) of each config in each mode, timed interleaved.
 
-    python tools/benchmark_train.py configs/lcnet_fcos.py configs/mobilenetv2_fcos.py \
+    python tools/benchmark_train.py configs/lcnet_fcos.py configs/demos/mobilenetv2_fcos.py \
         --modes fp32-nchw fp32 amp --reference "lcnet_fcos fp32-nchw"
 
 Modes: ``auto`` (the config as it is: its TrainingModeHook measures the candidate modes over the first
@@ -30,8 +30,8 @@ from mmengine.config import DictAction
 
 from lcnet_mm.benchmark.report import markdown_table
 from lcnet_mm.benchmark.training import MODE_HELP, parse_mode, training_throughput
-from lcnet_mm.engine import native_bf16_features
 from lcnet_mm.io import atomic_write
+from lcnet_mm.utils import native_bf16_features
 
 COLUMNS = [
     ('name', 'config', '{}'),

@@ -1,5 +1,7 @@
-r"""Convert PaddleClas (.pdparams) PP-LCNet or PP-LCNetV2 weights, timm (.pth / .safetensors) PP-LCNet weights, or
-PaddleDetection PicoDet weights (.pdparams), to an lcnet-mm checkpoint.
+r"""Convert the PP-LCNet weights of another implementation to an lcnet-mm checkpoint.
+
+PaddleClas / PaddleOCR PP-LCNet and PP-LCNetV2, PaddleDetection PicoDet, timm V1 and V2, and Hugging Face
+Transformers files are read (the layouts of ``lcnet_mm.converters.FORMATS``):
 
     python tools/convert_weights.py PPLCNet_x1_0_pretrained.pdparams checkpoints/pplcnet_x1.0.pth
     python tools/convert_weights.py PPLCNetV2_base_ssld_pretrained.pdparams checkpoints/pplcnetv2_base_ssld.pth \
@@ -32,14 +34,17 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from lcnet_mm.converters import check_against_model, convert_weights
-from lcnet_mm.converters.checks import StateDictMismatchError
+from lcnet_mm.apis import build_model_from_config
+from lcnet_mm.converters import FORMATS, StateDictMismatchError, check_against_model, convert_weights
 from lcnet_mm.io import UnsafeWeightFileError, torch_save_atomic
-from lcnet_mm.utils import build_model_from_config
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    layouts = '\n'.join(f'  {f.name}: {f.origin}' + (f' (also {f.scheme}PATH)' if f.scheme else '') for f in FORMATS)
+    parser = argparse.ArgumentParser(
+        description=f'{__doc__.splitlines()[0]}\n\nLayouts read (detected from the file):\n{layouts}',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         'src',
         help='.pdparams, timm .pth/.safetensors, a Transformers folder (or its safetensors), an lcnet-mm checkpoint',

@@ -2,7 +2,7 @@ r"""Export a classifier, a single-stage detector or a segmentor to ONNX, then ch
 
     python tools/export_onnx.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth lcnet_fcos.onnx
     python tools/export_onnx.py configs/pplcnet/pplcnet-x1.0_8xb256_in1k.py pplcnet_x1.0.pth pplcnet.onnx
-    python tools/export_onnx.py configs/lcnet_deeplabv3plus_shapes.py \
+    python tools/export_onnx.py configs/demos/lcnet_deeplabv3plus_shapes.py \
         work_dirs/lcnet_deeplabv3plus_shapes/best_mIoU_iter_400.pth seg.onnx
 
 The graph has one input ``images`` (N, 3, H, W), already normalised as the config's data preprocessor
@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 from mmengine.config import DictAction
 
+from lcnet_mm.apis import build_model_from_config
 from lcnet_mm.deploy import decode_detections, export_onnx, model_kind, onnx_parity
-from lcnet_mm.utils import build_model_from_config
 
 # Pixels whose two best classes tie within float rounding may flip; anything beyond that is a wrong graph.
 LABEL_AGREEMENT = 0.999

@@ -3,7 +3,7 @@ runtime, with its accuracy on the config's test set next to fp32's in the same r
 
     python tools/quantize.py configs/lcnet_fcos.py work_dirs/lcnet_fcos/best.pth work_dirs/lcnet_fcos_int8 \
         --backend openvino --calib 100
-    python tools/quantize.py configs/lcnet_cls_shapes_x1.0.py CKPT OUT --backend onnxruntime --keep-float stem
+    python tools/quantize.py configs/demos/lcnet_cls_shapes_x1.0.py CKPT OUT --backend onnxruntime --keep-float stem
 
 Steps: export the BN-folded network to OUT/NAME.onnx (as tools/export_onnx.py, dynamic shapes); take the
 first --calib images of the config's validation set through the toolbox's own test pipeline and data
@@ -34,12 +34,12 @@ import sys
 
 from mmengine.config import DictAction
 
+from lcnet_mm.apis import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
-from lcnet_mm.benchmark.paths import PathInputs, int8_model_file, onnx_file
-from lcnet_mm.deploy import BACKENDS, OnnxRuntimeModel, OpenVinoModel, example_input
+from lcnet_mm.benchmark.paths import DeployArtifacts
+from lcnet_mm.deploy import BACKENDS, INT8_BACKENDS, example_input
 from lcnet_mm.io import atomic_write
-from lcnet_mm.utils import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
 
 
 def parse_args(argv=None):
@@ -74,19 +74,19 @@ def main(argv=None):
         raise SystemExit(f'error: {args.config}: a {subject.kind} has no metric to score; quantize a whole model')
     os.makedirs(args.out_dir, exist_ok=True)
     example = example_input((224, 224))  # the export is dynamic in batch and size; this only traces it
-    fp32_path = onnx_file(subject, example, args.out_dir)
+    artifacts = DeployArtifacts(args.out_dir, calibration=args.calib, keep_float=args.keep_float)
+    fp32_path = artifacts.onnx_file(subject, example)
     print(f'[quantize] fp32 graph: {fp32_path}; calibrating on {args.calib} validation images')
-    inputs = PathInputs(example, args.threads, args.out_dir, calibration=args.calib, keep_float=args.keep_float)
-    int8_path, note = int8_model_file(subject, args.backend, inputs)
+    int8_path, note = artifacts.int8_model_file(subject, args.backend, example)
     print(f'[quantize] INT8 model ({args.backend}): {int8_path}; {note}')
-    runtime = OnnxRuntimeModel if args.backend == 'onnxruntime' else OpenVinoModel
+    runtime = INT8_BACKENDS[args.backend].runtime
     record = dict(
         config=args.config,
         checkpoint=args.checkpoint,
         backend=args.backend,
         fp32_model=fp32_path,
         int8_model=int8_path,
-        calibration_images=len(subject.calibration),
+        calibration_images=len(artifacts.calibration_images(subject, example)[0]),
         keep_float=args.keep_float,
         note=note,
     )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up of the project's environment in .venv/ (see README "Two commands").
+# Idempotent set-up of the project's environment in .venv/ (see docs/get_started.md).
 #
 # 1. creates .venv with Python 3.11 (the Python the on-disk torch wheels are built for);
 # 2. installs the pinned stack from requirements/pins.txt (the one place where versions live);

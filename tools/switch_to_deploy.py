@@ -27,9 +27,9 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
+from lcnet_mm.apis import build_model_from_config, load_config
 from lcnet_mm.deploy import example_input, model_outputs, output_difference, switch_to_deploy
 from lcnet_mm.io import torch_save_atomic
-from lcnet_mm.utils import build_model_from_config, load_config
 
 
 def parse_args(argv=None):

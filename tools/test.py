@@ -15,18 +15,15 @@ import argparse
 import os
 import sys
 
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
-from lcnet_mm.datasets import DataSetError, check_annotation_files
-from lcnet_mm.utils import (
+from lcnet_mm.apis import (
     add_runner_arguments,
+    build_checked_runner,
     build_runner_config,
-    check_backbone_channels,
     checkpoint_exists,
     parse_runner_arguments,
     toolbox_of,
 )
+from lcnet_mm.datasets import DataSetError
 
 
 def parse_args(argv=None):
@@ -79,9 +76,7 @@ def main(argv=None):
     if args.show or args.show_dir:
         enable_visualization(cfg, toolbox, args.show, args.show_dir, args.wait_time)
 
-    check_annotation_files(cfg)  # a broken JSON file named here, not inside pycocotools
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    check_backbone_channels(getattr(runner.model, 'module', runner.model))
+    runner = build_checked_runner(cfg)
     if args.show_dir and toolbox == 'mmpretrain':
         # Same place as mmdet's DetVisualizationHook puts them: WORK_DIR/TIMESTAMP/SHOW_DIR.
         for hook in runner.hooks:

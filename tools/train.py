@@ -14,19 +14,18 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 import argparse
 import sys
 
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from lcnet_mm.datasets import DataSetError, check_annotation_files
-from lcnet_mm.io import DiskFullError
-from lcnet_mm.utils import (
+from lcnet_mm.apis import (
     add_runner_arguments,
+    build_checked_runner,
     build_runner_config,
-    check_backbone_channels,
     enable_amp,
     parse_runner_arguments,
     prepare_distributed,
 )
+from lcnet_mm.datasets import DataSetError
+from lcnet_mm.io import DiskFullError
 
 
 def parse_args(argv=None):
@@ -74,10 +73,7 @@ def build_runner(argv=None) -> Runner:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    check_annotation_files(cfg)  # a broken JSON file named here, not inside pycocotools
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    check_backbone_channels(getattr(runner.model, 'module', runner.model))
-    return runner
+    return build_checked_runner(cfg)
 
 
 def main(argv=None):

@@ -2,12 +2,12 @@
 # box-side distributions of a PicoDet-S teacher (PP-LCNet x0.75, 6 epochs) on its positives, on top of its
 # own losses. Train the teacher first:
 #
-#   python tools/train.py configs/picodet_shapes_6e.py
+#   python tools/train.py configs/demos/picodet_shapes_6e.py
 #   python tools/train.py configs/distillation/picodet-xs_ld-picodet-s_shapes.py
 #
 # The student's checkpoints hold only the student: test, export or benchmark them with
-# configs/picodet_xs_shapes.py.
-_base_ = '../picodet_xs_shapes.py'
+# configs/demos/picodet_xs_shapes.py.
+_base_ = '../demos/picodet_xs_shapes.py'
 
 model = dict(
     type='DistilledSingleStageDetector',
@@ -15,5 +15,5 @@ model = dict(
     bbox_head=dict(type='LDPicoHeadV2', loss_ld=dict(type='KnowledgeDistillationKLDivLoss', loss_weight=1.0, T=10)),
     # The teacher: its config and its checkpoint (a file, a paddle:// path, or a work dir: its best
     # checkpoint). Frozen, in eval mode, never saved with the student.
-    teacher=dict(config='{{fileDirname}}/../picodet_shapes_6e.py', checkpoint='work_dirs/picodet_shapes_6e'),
+    teacher=dict(config='{{fileDirname}}/../demos/picodet_shapes_6e.py', checkpoint='work_dirs/picodet_shapes_6e'),
 )

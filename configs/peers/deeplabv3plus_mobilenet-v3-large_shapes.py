@@ -3,7 +3,7 @@
 # stages are dilated in code), so the ASPP rates are doubled, as DeepLab does when the stride halves.
 # Layers 3 / 12 / 16: the stride-4 low-level branch (24 channels), the auxiliary input (112) and the
 # last conv (960).
-_base_ = '../lcnet_deeplabv3plus_shapes.py'
+_base_ = '../demos/lcnet_deeplabv3plus_shapes.py'
 
 model = dict(
     backbone=dict(

@@ -3,10 +3,11 @@ accuracy, measured side by side (``tools/benchmark.py``)."""
 
 from .paths import PATHS
 from .report import markdown_table, pareto_front, plot, write_csv, write_json
-from .run import run_benchmark
+from .run import BenchmarkSettings, run_benchmark
 from .subjects import PARTS, Subject, build_subject
 
 __all__ = [
+    'BenchmarkSettings',
     'PATHS',
     'PARTS',
     'Subject',

@@ -16,7 +16,7 @@ ACCURACY_TOLERANCE = {'accuracy/top1': 1.0, 'coco/bbox_mAP': 0.01, 'mIoU': 1.0}
 
 
 def _runner_cfg(subject, work_dir: str):
-    from lcnet_mm.utils import toolbox_of
+    from lcnet_mm.builder import toolbox_of
 
     if subject.config is None:
         raise ValueError(f'{subject.name}: accuracy and calibration need a config with a test set')

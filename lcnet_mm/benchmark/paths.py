@@ -28,8 +28,8 @@ path that computes something else is reported, not timed.
 import copy
 import os.path as osp
 import time
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -37,15 +37,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from lcnet_mm.deploy import (
     DEFAULT_KEEP_FLOAT,
+    INT8_BACKENDS,
     OnnxRuntimeModel,
     OpenVinoModel,
     PrecisionUnavailable,
     export_onnx,
-    quantize_onnxruntime,
-    quantize_openvino,
     switch_to_deploy,
 )
-from lcnet_mm.engine.cpu_features import BF16_FLAGS, native_bf16_features
+from lcnet_mm.utils import BF16_FLAGS, native_bf16_features
 
 
 def _torch_runner(network) -> Callable:
@@ -84,16 +83,71 @@ def _untie_shared_convs(network: nn.Module):
                     seen.add(id(child))
 
 
+class DeployArtifacts:
+    """What one run makes once per subject and every path of it shares: the exported ONNX graph (the same file
+    serves ONNX Runtime, OpenVINO and quantization), the INT8 calibration images, and the INT8 model of each
+    back-end, written into ``out_dir``. A file left there by an earlier run is overwritten: its weights may
+    differ."""
+
+    def __init__(self, out_dir: str, calibration: int = 100, keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT):
+        self.out_dir, self.calibration, self.keep_float = out_dir, calibration, list(keep_float)
+        self._onnx: Dict[str, str] = {}
+        self._calibration: Dict[str, Tuple[List[torch.Tensor], str]] = {}
+        self._int8: Dict[Tuple[str, str], Tuple[str, str]] = {}
+
+    def onnx_file(self, subject, images: torch.Tensor) -> str:
+        """The subject's network exported (BN folded, dynamic shapes), once."""
+        if subject.name not in self._onnx:
+            path = osp.join(self.out_dir, f'{subject.file_name}.onnx')
+            export_onnx(subject.network, path, tuple(images.shape[2:]), dynamic=True, fold=True)
+            self._onnx[subject.name] = path
+        return self._onnx[subject.name]
+
+    def calibration_images(self, subject, images: torch.Tensor) -> Tuple[List[torch.Tensor], str]:
+        """(images, what they are): ``calibration`` validation images of a subject with a checkpoint; random
+        images of ``images``' shape for one with random weights (whose accuracy means nothing: latency only)."""
+        from .accuracy import calibration_images
+
+        if subject.name not in self._calibration:
+            if subject.checkpoint is not None:
+                batches = calibration_images(subject, self.calibration)
+                source = f'{len(batches)} validation images'
+            else:
+                generator = torch.Generator().manual_seed(2)
+                batches = [torch.randn(images.shape, generator=generator) for _ in range(min(self.calibration, 8))]
+                source = f'{len(batches)} random images (random weights: latency only)'
+            self._calibration[subject.name] = (batches, source)
+        return self._calibration[subject.name]
+
+    def int8_model_file(self, subject, backend: str, images: torch.Tensor) -> Tuple[str, str]:
+        """(path of the INT8 model, a note saying what it was calibrated on and what stayed float), quantized once
+        per subject and back-end from the subject's ONNX graph, with ``keep_float`` layers kept in float."""
+        key = (subject.name, backend)
+        if key not in self._int8:
+            fp32 = self.onnx_file(subject, images)
+            batches, source = self.calibration_images(subject, images)
+            int8 = INT8_BACKENDS[backend]
+            path = osp.join(self.out_dir, f'{subject.file_name}-int8{int8.suffix}')
+            kept = int8.quantize(fp32, path, batches, self.keep_float)
+            floats = ', '.join(f'{rule} {len(nodes)}' for rule, nodes in kept.items()) or 'none'
+            self._int8[key] = (path, f'calibrated on {source}; float layers: {floats}')
+        return self._int8[key]
+
+
 @dataclass
 class PathInputs:
-    """What building a path may need besides the subject: an example input, the thread count, where to
-    write exported graphs, and the INT8 options (see :func:`int8_model_file`)."""
+    """What building a path may need besides the subject: an example input, the thread count, and the run's
+    :class:`DeployArtifacts` (exported graphs and INT8 models in ``onnx_dir``, with the INT8 options)."""
 
     images: torch.Tensor
     threads: int
     onnx_dir: str
     calibration: int = 100
     keep_float: Sequence[str] = DEFAULT_KEEP_FLOAT
+    artifacts: DeployArtifacts = field(init=False)
+
+    def __post_init__(self):
+        self.artifacts = DeployArtifacts(self.onnx_dir, self.calibration, self.keep_float)
 
 
 def _eager(subject, inputs):
@@ -125,12 +179,12 @@ def _compiled(subject, inputs):
 
 
 def _onnxruntime(subject, inputs):
-    return OnnxRuntimeModel(onnx_file(subject, inputs.images, inputs.onnx_dir), threads=inputs.threads)
+    return OnnxRuntimeModel(inputs.artifacts.onnx_file(subject, inputs.images), threads=inputs.threads)
 
 
 def _openvino(precision):
     def build(subject, inputs):
-        path = onnx_file(subject, inputs.images, inputs.onnx_dir)
+        path = inputs.artifacts.onnx_file(subject, inputs.images)
         return OpenVinoModel(path, threads=inputs.threads, precision=precision)
 
     return build
@@ -138,8 +192,8 @@ def _openvino(precision):
 
 def _int8(backend):
     def build(subject, inputs):
-        path, note = int8_model_file(subject, backend, inputs)
-        run = (OnnxRuntimeModel if backend == 'onnxruntime' else OpenVinoModel)(path, threads=inputs.threads)
+        path, note = inputs.artifacts.int8_model_file(subject, backend, inputs.images)
+        run = INT8_BACKENDS[backend].runtime(path, threads=inputs.threads)
         run.note = note
         return run
 
@@ -162,8 +216,7 @@ PATH_TABLE = {
     'onnxruntime': Path(_onnxruntime),
     'openvino': Path(_openvino('f32')),
     'eager-bf16': Path(lambda subject, inputs: bf16_autocast_runner(subject.network), low_precision=True),
-    'onnxruntime-int8': Path(_int8('onnxruntime'), low_precision=True),
-    'openvino-int8': Path(_int8('openvino'), low_precision=True),
+    **{f'{backend}-int8': Path(_int8(backend), low_precision=True) for backend in INT8_BACKENDS},
     'openvino-bf16': Path(_openvino('bf16'), low_precision=True),
 }
 PATHS = tuple(PATH_TABLE)
@@ -226,41 +279,3 @@ def bf16_autocast_runner(network) -> Callable:
         return tuple(output.float() for output in outputs)
 
     return run
-
-
-def int8_model_file(subject, backend: str, inputs: PathInputs) -> tuple:
-    """(path of the INT8 model, a note saying what it was calibrated on and what stayed float), quantized
-    once per run and backend from the subject's exported ONNX graph, calibrated on ``inputs.calibration``
-    validation images with ``inputs.keep_float`` layers kept in float."""
-    from .accuracy import calibration_images
-
-    images, onnx_dir, calibration, keep_float = inputs.images, inputs.onnx_dir, inputs.calibration, inputs.keep_float
-
-    fp32 = onnx_file(subject, images, onnx_dir)
-    if subject.calibration is None:
-        if subject.checkpoint is not None:
-            subject.calibration = calibration_images(subject, calibration)
-            subject.calibration_source = f'{len(subject.calibration)} validation images'
-        else:  # random weights: accuracy means nothing, only the latency is measured
-            generator = torch.Generator().manual_seed(2)
-            subject.calibration = [torch.randn(images.shape, generator=generator) for _ in range(min(calibration, 8))]
-            subject.calibration_source = f'{len(subject.calibration)} random images (random weights: latency only)'
-    stem = osp.join(onnx_dir, f'{subject.file_name}-int8')
-    if backend == 'onnxruntime':
-        path = stem + '.onnx'
-        kept = quantize_onnxruntime(fp32, path, subject.calibration, keep_float)
-    else:
-        path = stem + '.xml'
-        kept = quantize_openvino(fp32, path, subject.calibration, keep_float)
-    floats = ', '.join(f'{rule} {len(nodes)}' for rule, nodes in kept.items()) or 'none'
-    return path, f'calibrated on {subject.calibration_source}; float layers: {floats}'
-
-
-def onnx_file(subject, images: torch.Tensor, onnx_dir: str) -> str:
-    """Export the subject once per run (the same file serves ONNX Runtime and OpenVINO); a file left by an
-    earlier run in the same directory is overwritten, its weights may differ."""
-    if subject.onnx_path is None:
-        path = osp.join(onnx_dir, f'{subject.file_name}.onnx')
-        export_onnx(subject.network, path, tuple(images.shape[2:]), dynamic=True, fold=True)
-        subject.onnx_path = path
-    return subject.onnx_path

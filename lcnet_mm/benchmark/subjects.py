@@ -24,9 +24,6 @@ class Subject:
     network: nn.Module  # what is timed and exported: images -> tuple of tensors
     kind: str  # classifier, detector or module
     config: object = None  # mmengine Config, None for timm models
-    onnx_path: Optional[str] = None  # set once the network is exported in a run
-    calibration: Optional[list] = None  # INT8 calibration images, gathered once per run
-    calibration_source: str = ''
 
     @property
     def file_name(self) -> str:
@@ -57,7 +54,7 @@ def build_subject(
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
     if spec.startswith(TIMM_PREFIX):
         return _timm_subject(spec, checkpoint, part, name)
-    from lcnet_mm.utils import build_model_from_config
+    from lcnet_mm.builder import build_model_from_config
 
     model, cfg = build_model_from_config(spec, checkpoint, cfg_options)
     if checkpoint is None:

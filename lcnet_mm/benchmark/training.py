@@ -10,7 +10,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 from mmengine.runner import IterBasedTrainLoop, Runner
 
-from lcnet_mm.utils import disable_amp, enable_amp, load_config, training_mode_hooks
+from lcnet_mm.builder import load_config
+from lcnet_mm.engine import disable_amp, enable_amp, training_mode_hooks
 from .measures import interleaved_timings, summarize
 
 MODE_HELP = (

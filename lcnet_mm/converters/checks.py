@@ -107,9 +107,9 @@ def describe_lcnet_v2(converted: Dict, source: str) -> Dict:
             raise ValueError(f'{source}: PP-LCNetV2 stage {stage} has blocks {sorted(blocks)}, expected 0..n-1')
         depths.append(len(blocks))
     last_width = _pointwise_out_channels(converted, len(depths) - 1, depths[-1] - 1)
-    scale = last_width / PPLCNetV2.table[-1][1]
+    scale = last_width / PPLCNetV2.table[-1].out_channels
     widths = [_pointwise_out_channels(converted, stage, 0) for stage in range(len(depths))]
-    expected = [make_divisible(row[1] * scale) for row in PPLCNetV2.table]
+    expected = [make_divisible(row.out_channels * scale) for row in PPLCNetV2.table]
     if widths != expected or converted['backbone.stem.conv.weight'].shape[0] != make_divisible(32 * scale):
         raise ValueError(f'{source}: PP-LCNetV2 stage widths {widths} fit no scale (x{scale:g} would give {expected})')
     name = next(

@@ -13,35 +13,20 @@ from pathlib import Path
 from typing import Dict, Tuple
 
 from lcnet_mm.io import load_weight_file
-from . import hf_lcnet, paddle_lcnet, paddle_lcnet_v2, paddle_picodet, timm_lcnet, timm_lcnet_v2
-from .checks import check_against_model, checked_lcnet, checked_lcnet_v2
+from . import hf_lcnet, lcnet_mm_checkpoint, paddle_lcnet, paddle_lcnet_v2, paddle_picodet, timm_lcnet, timm_lcnet_v2
+from .checks import check_against_model
 from .formats import WeightFormat
 
-
-def _is_lcnet_v2(state_dict: Dict) -> bool:
-    """An lcnet-mm checkpoint of a PP-LCNetV2 (its stage 3 has the two-step pointwise conv)."""
-    return any(k.startswith('backbone.stages.3.0.pointwise_conv.0.') for k in state_dict)
-
-
-LCNET_MM = WeightFormat(
-    name='lcnet_mm',
-    origin='lcnet-mm (backbone.stem.*)',
-    scheme='',
-    matches=lambda state_dict: 'backbone.stem.conv.weight' in state_dict,
-    convert=lambda state_dict, source, path: (
-        checked_lcnet_v2(dict(state_dict), source)
-        if _is_lcnet_v2(state_dict)
-        else checked_lcnet(dict(state_dict), source)
-    ),
-)
-FORMATS = (  # their `matches` exclude one another; the order is only that of messages
+# Every layout, one row each; a new source is one module with its FORMAT and one row here. Their `matches`
+# exclude one another; the order is only that of messages.
+FORMATS = (
     paddle_lcnet.FORMAT,
     paddle_lcnet_v2.FORMAT,
     paddle_picodet.FORMAT,
     timm_lcnet.FORMAT,
     timm_lcnet_v2.FORMAT,
     hf_lcnet.FORMAT,
-    LCNET_MM,
+    lcnet_mm_checkpoint.FORMAT,
 )
 # A folder as Transformers' save_pretrained leaves it: its weight file.
 _FOLDER_WEIGHTS = ('model.safetensors',)
@@ -95,4 +80,4 @@ def convert_weights(src, backbone_only: bool = False) -> Tuple[Dict, Dict]:
     return dict(state_dict=converted, meta=meta), info
 
 
-__all__ = ['FORMATS', 'check_against_model', 'convert_weights', 'detect_format', 'weight_file']
+__all__ = ['FORMATS', 'WeightFormat', 'check_against_model', 'convert_weights', 'detect_format', 'weight_file']

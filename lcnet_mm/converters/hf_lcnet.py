@@ -21,11 +21,13 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
+from lcnet_mm.utils import is_int, is_stride
 from .checks import checked_lcnet
+from .conversion import TORCH_NORM_NAMES, UnexpectedKeyError, conv_norm_key, convert_state_dict, scale_classifier
 from .formats import WeightFormat
 
 MARKER = 'encoder.convolution.convolution.weight'  # the key that tells a Transformers PP-LCNet state dict
-_BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
+NETWORK = 'Transformers PP-LCNet'
 _PARTS = {'depthwise_convolution': 'depthwise_conv', 'pointwise_convolution': 'pointwise_conv'}
 _LAYER = {'convolution': 'conv', 'normalization': 'bn'}
 _BLOCK = re.compile(r'^encoder\.blocks\.(\d+)\.layers\.(\d+)\.(.+)$')
@@ -39,9 +41,10 @@ _SE = re.compile(r'^squeeze_excitation_module\.convolutions\.([02])\.(weight|bia
 _FIXED = {'model_type': 'pp_lcnet', 'hidden_act': 'hardswish', 'reduction': 4, 'divisor': 8}
 
 
-def _rename(key: str) -> str:
+def hf_key(key: str) -> str:
+    """A Transformers PP-LCNet key -> lcnet-mm's."""
     if key.startswith('encoder.convolution.'):
-        return _conv_bn('backbone.stem', key[len('encoder.convolution.') :], key)
+        return _conv_norm_key('backbone.stem', key[len('encoder.convolution.') :], key)
     block = _BLOCK.match(key)
     if block:
         prefix, rest = f'backbone.stages.{block[1]}.{block[2]}', block[3]
@@ -50,29 +53,20 @@ def _rename(key: str) -> str:
             return f'{prefix}.se.{"squeeze" if se[1] == "0" else "excite"}.conv.{se[2]}'
         part, _, tail = rest.partition('.')
         if part in _PARTS:
-            return _conv_bn(f'{prefix}.{_PARTS[part]}', tail, key)
+            return _conv_norm_key(f'{prefix}.{_PARTS[part]}', tail, key)
     if key in _HEAD:
         return _HEAD[key]
-    raise ValueError(f'unexpected key {key!r} for a Transformers PP-LCNet state dict')
+    raise UnexpectedKeyError(key, NETWORK)
 
 
-def _conv_bn(prefix: str, tail: str, key: str) -> str:
-    layer, _, name = tail.partition('.')
-    if layer in _LAYER and (name == 'weight' or (layer == 'normalization' and name in _BN)):
-        return f'{prefix}.{_LAYER[layer]}.{name}'
-    raise ValueError(f'unexpected key {key!r} for a Transformers PP-LCNet state dict')
+def _conv_norm_key(prefix: str, tail: str, key: str) -> str:
+    return conv_norm_key(prefix, tail, key, NETWORK, layers=_LAYER, norm_names=TORCH_NORM_NAMES)
 
 
 def hf_to_lcnet_mm(state_dict: Dict[str, torch.Tensor], dropout_scale: float = 0.8) -> Dict[str, torch.Tensor]:
     """Rename a Transformers PP-LCNet state dict to lcnet-mm's ``backbone.*`` / ``head.*`` keys, with
     ``head.fc.weight`` multiplied by ``dropout_scale`` (``1 - hidden_dropout_prob``; see the module docstring)."""
-    converted = {}
-    for key, value in state_dict.items():
-        new_key = _rename(key)
-        converted[new_key] = value * dropout_scale if new_key == 'head.fc.weight' else value
-        if new_key.endswith('.bn.running_mean'):
-            converted.setdefault(new_key.replace('running_mean', 'num_batches_tracked'), torch.tensor(0))
-    return converted
+    return convert_state_dict(state_dict, hf_key, scale_classifier(dropout_scale))
 
 
 def read_config(path) -> Optional[Dict]:
@@ -101,7 +95,7 @@ def describe(config: Optional[Dict], source: str) -> Dict:
     stem_channels = config.get('stem_channels', 16)
     strides = [_stride(config.get('stem_stride', 2), 'stem_stride', where)]
     blocks = config.get('block_configs') or [
-        [[k, None, c, s, se] for k, c, s, se in stage] for stage in PP_LCNET
+        [[row.kernel_size, None, row.out_channels, row.stride, row.use_se] for row in stage] for stage in PP_LCNET
     ]  # the default of PPLCNetConfig
     if not isinstance(blocks, list) or len(blocks) != len(PP_LCNET):
         raise ValueError(f'{where}: block_configs must have {len(PP_LCNET)} stages, got {blocks!r}')
@@ -111,7 +105,8 @@ def describe(config: Optional[Dict], source: str) -> Dict:
                 f'{where}: block_configs[{i}] has {len(stage) if isinstance(stage, list) else stage!r} blocks; '
                 f"PP-LCNet's stage {i} has {len(ours)}"
             )
-        for j, (row, (kernel, out_channels, _, use_se)) in enumerate(zip(stage, ours)):
+        for j, (row, our_row) in enumerate(zip(stage, ours)):
+            kernel, out_channels, use_se = our_row.kernel_size, our_row.out_channels, our_row.use_se
             if not isinstance(row, list) or len(row) != 5:
                 raise ValueError(f'{where}: block_configs[{i}][{j}] must be [kernel, in, out, stride, se], got {row!r}')
             if (row[0], row[2], bool(row[4])) != (kernel, out_channels, use_se):
@@ -136,11 +131,9 @@ def describe(config: Optional[Dict], source: str) -> Dict:
 
 
 def _stride(value, field: str, where: str):
-    if value in (1, 2):
-        return int(value)
-    if isinstance(value, list) and len(value) == 2 and all(v in (1, 2) for v in value):
-        return tuple(value)
-    raise ValueError(f'{where}: {field} = {value!r}; PP-LCNet strides are 1, 2 or an [h, w] pair of them')
+    if not is_stride(value, allow_pair=True):
+        raise ValueError(f'{where}: {field} = {value!r}; PP-LCNet strides are 1, 2 or an [h, w] pair of them')
+    return int(value) if is_int(value) else tuple(value)
 
 
 def _convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:

@@ -15,10 +15,11 @@ from typing import Dict
 import torch
 
 from .checks import checked_lcnet_v2
+from .conversion import UnexpectedKeyError, conv_norm_key, convert_state_dict, scale_classifier
 from .formats import WeightFormat
-from .paddle_lcnet import PADDLE_DROPOUT_SCALE, paddle_to_lcnet_mm
-from .paddle_lcnet import _rename_conv_bn as _rename_paddle_conv_bn
+from .paddle_lcnet import PADDLE_DROPOUT_SCALE, classifier_dropout_scale, se_key
 
+NETWORK = 'PaddleClas PP-LCNetV2'
 _BLOCK = re.compile(r'^(?:stem\.1|stages\.(\d+)\.(\d+)|stage([1-4])\.(\d+))\.(.+)$')
 _PARTS = {
     'dw_conv': 'depthwise_conv',
@@ -39,9 +40,10 @@ def _block_position(match) -> tuple:
     return 0, 0  # stem.1
 
 
-def _rename(key: str) -> str:
+def lcnet_v2_key(key: str) -> str:
+    """A PaddleClas PP-LCNetV2 key -> lcnet-mm's."""
     if key.startswith('stem.0.'):
-        return _rename_conv_bn('backbone.stem', key[len('stem.0.') :], key)
+        return conv_norm_key('backbone.stem', key[len('stem.0.') :], key, NETWORK)
     if key in _HEAD:
         return _HEAD[key]
     block = _BLOCK.match(key)
@@ -50,33 +52,35 @@ def _rename(key: str) -> str:
         prefix, rest = f'backbone.stages.{stage}.{index}', block[5]
         branch = re.fullmatch(r'dw_conv_list\.(\d+)\.(.+)', rest)
         if branch:
-            return _rename_conv_bn(f'{prefix}.depthwise_conv.branches.{branch[1]}', branch[2], key)
-        se = re.fullmatch(r'se\.conv([12])\.(weight|bias)', rest)
+            return conv_norm_key(f'{prefix}.depthwise_conv.branches.{branch[1]}', branch[2], key, NETWORK)
+        se = se_key(prefix, rest)
         if se:
-            return f'{prefix}.se.{"squeeze" if se[1] == "1" else "excite"}.conv.{se[2]}'
+            return se
         part, _, tail = rest.partition('.')
         if part in _PARTS:
-            return _rename_conv_bn(f'{prefix}.{_PARTS[part]}', tail, key)
-    raise ValueError(f'unexpected key {key!r} for a PaddleClas PP-LCNetV2 state dict')
+            return conv_norm_key(f'{prefix}.{_PARTS[part]}', tail, key, NETWORK)
+    raise UnexpectedKeyError(key, NETWORK)
 
 
-def _rename_conv_bn(prefix: str, tail: str, key: str) -> str:
-    return _rename_paddle_conv_bn(prefix, tail, key, network='PP-LCNetV2')
+def _is_merged_depthwise(state_dict: Dict, key: str) -> bool:
+    if not _MERGED_DEPTHWISE.search(key):
+        return False
+    branches = key[: key.rindex('.dw_conv.')] + '.dw_conv_list.0.conv.weight'
+    if branches not in state_dict:
+        raise ValueError(f'{key!r}: a merged depthwise conv without its branches ({branches!r} is missing)')
+    return True
 
 
 def paddle_v2_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_SCALE) -> Dict[str, torch.Tensor]:
     """Rename and reshape a PaddleClas PP-LCNetV2 state dict (numpy arrays) to lcnet-mm's layout (see the module
     docstring): ``fc.weight`` transposed and scaled by ``dropout_scale``, merged depthwise convs dropped, BN
     layers given ``num_batches_tracked``."""
-    kept = {}
-    for key, value in state_dict.items():
-        if _MERGED_DEPTHWISE.search(key):
-            branches = key[: key.rindex('.dw_conv.')] + '.dw_conv_list.0.conv.weight'
-            if branches not in state_dict:
-                raise ValueError(f'{key!r}: a merged depthwise conv without its branches ({branches!r} is missing)')
-        else:
-            kept[key] = value
-    return paddle_to_lcnet_mm(kept, dropout_scale, rename=_rename)
+    return convert_state_dict(
+        state_dict,
+        lcnet_v2_key,
+        scale_classifier(classifier_dropout_scale(state_dict, dropout_scale), transpose=True),
+        skip=lambda key: _is_merged_depthwise(state_dict, key),
+    )
 
 
 FORMAT = WeightFormat(

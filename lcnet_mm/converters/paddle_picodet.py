@@ -19,19 +19,19 @@ from typing import Dict, Tuple
 import numpy as np
 import torch
 
-from lcnet_mm.io import to_tensor
-from lcnet_mm.models import CSPPAN, LCPAN, PicoHead, PicoHeadV2, PPLCNet
+from lcnet_mm.builder import build_module
+from lcnet_mm.models import PPLCNet
+from lcnet_mm.models.dense_heads.pico_head import ANCHOR_GENERATOR
 from .checks import check_state_dict, detect_scale
+from .conversion import UnexpectedKeyError, conv_norm_key, convert_state_dict
 from .formats import WeightFormat
-from .paddle_lcnet import _BN, _NON_TENSOR_KEYS
-from .paddle_lcnet import _rename as _rename_backbone
+from .paddle_lcnet import lcnet_key
 
-_CLASSES = dict(PPLCNet=PPLCNet, LCPAN=LCPAN, CSPPAN=CSPPAN, PicoHeadV2=PicoHeadV2, PicoHead=PicoHead)
+NETWORK = 'PaddleDetection PicoDet'
 MARKER = 'head.conv_feat.cls_conv_dw0.0.conv.weight'  # every PicoDet with a PicoFeat head has it
 
 # PaddleDetection's DPModule layers -> (which of its two convs, conv or norm)
 _DP_MODULE = {'dwconv': (0, 'conv'), 'bn1': (0, 'bn'), 'pwconv': (1, 'conv'), 'bn2': (1, 'bn')}
-_CONV_NORM = {'conv': 'conv', 'bn': 'bn', 'norm': 'bn'}
 _DROPPED = re.compile(r'^head\.(p\d+_feat\.scale_reg|head_(cls|reg)_list\.\d+\.(weight|bias))$')
 
 
@@ -94,7 +94,7 @@ def _rename_neck(key: str) -> str:
     match = re.fullmatch(r'((?:top_down|bottom_up)_blocks\.\d+)\.blocks\.(\d+)\.conv2\.(\w+)\.(.+)', rest)
     if match:
         return _dp_module(f'neck.{match[1]}.blocks.{match[2]}.1', match[3], match[4], key)
-    raise ValueError(f'unexpected key {key!r} for a PaddleDetection PicoDet neck')
+    raise UnexpectedKeyError(key, f'{NETWORK} neck')
 
 
 def _rename_head(key: str) -> str:
@@ -117,34 +117,31 @@ def _rename_head(key: str) -> str:
     match = re.fullmatch(r'cls_align\.(\d+)\.(\w+)\.(.+)', rest)
     if match:  # a DPModule whose two convs are the two ConvModules of align_preds.N
         return _dp_module(f'head.align_preds.{match[1]}', match[2], match[3], key, convs=('0', '1'))
-    raise ValueError(f'unexpected key {key!r} for a PaddleDetection PicoDet head')
+    raise UnexpectedKeyError(key, f'{NETWORK} head')
 
 
 def _dp_module(prefix: str, layer: str, name: str, key: str, convs=('depthwise_conv', 'pointwise_conv')) -> str:
     """PaddleDetection's ``DPModule`` (dwconv, bn1, pwconv, bn2) -> two ConvModules, by default the two of a
     :class:`DepthwiseSeparable`."""
     if layer not in _DP_MODULE:
-        raise ValueError(f'unexpected key {key!r} for a PaddleDetection DPModule')
+        raise UnexpectedKeyError(key, 'PaddleDetection DPModule')
     which, kind = _DP_MODULE[layer]
     return _conv_bn(f'{prefix}.{convs[which]}', kind, name, key)
 
 
 def _conv_bn(prefix: str, layer: str, name: str, key: str) -> str:
-    if _CONV_NORM.get(layer) == 'conv' and name == 'weight':
-        return f'{prefix}.conv.weight'
-    if _CONV_NORM.get(layer) == 'bn' and name in _BN:
-        return f'{prefix}.bn.{_BN[name]}'
-    raise ValueError(f'unexpected key {key!r} in a PaddleDetection PicoDet state dict')
+    return conv_norm_key(prefix, f'{layer}.{name}', key, NETWORK)
 
 
-def _rename(key: str) -> str:
+def picodet_key(key: str) -> str:
+    """A PaddleDetection PicoDet key -> lcnet-mm's detector key (``backbone.``, ``neck.``, ``bbox_head.``)."""
     if key.startswith('backbone.'):
-        return _rename_backbone(key[len('backbone.') :])
+        return lcnet_key(key[len('backbone.') :])
     if key.startswith('neck.'):
         return _rename_neck(key)
     if key.startswith('head.'):
         return 'bbox_' + _rename_head(key)
-    raise ValueError(f'unexpected key {key!r} for a PaddleDetection PicoDet state dict (backbone., neck., head.)')
+    raise UnexpectedKeyError(key, f'{NETWORK} (backbone., neck., head.)')
 
 
 def paddle_picodet_to_lcnet_mm(state_dict: Dict, source: str = 'weights') -> Tuple[Dict[str, torch.Tensor], Dict]:
@@ -152,26 +149,25 @@ def paddle_picodet_to_lcnet_mm(state_dict: Dict, source: str = 'weights') -> Tup
 
     Returns ``(state_dict, architecture)`` with the architecture of :func:`describe_picodet`."""
     arch = describe_picodet(state_dict, source)
-    converted = {}
-    for key, value in state_dict.items():
-        if key in _NON_TENSOR_KEYS:
-            continue
-        if _DROPPED.match(key):
-            _check_alias(state_dict, key, source)
-            continue
-        tensor = to_tensor(value)
-        new_key = _rename(key)
+
+    def transform(key: str, new_key: str, tensor: torch.Tensor) -> Dict[str, torch.Tensor]:
         if arch['version'] == 1 and re.fullmatch(r'bbox_head\.cls_preds\.\d+\.(weight|bias)', new_key):
             # v1: one conv predicts [classes, box distributions]
-            converted[new_key] = tensor[: arch['num_classes']].clone()
-            converted[new_key.replace('cls_preds', 'reg_preds')] = tensor[arch['num_classes'] :].clone()
-            continue
+            return {
+                new_key: tensor[: arch['num_classes']].clone(),
+                new_key.replace('cls_preds', 'reg_preds'): tensor[arch['num_classes'] :].clone(),
+            }
         if new_key == 'bbox_head.integral.project' and not torch.equal(tensor, torch.arange(arch['reg_max'] + 1.0)):
             raise ValueError(f'{source}: {key} is {tensor.tolist()}, expected the bins 0..{arch["reg_max"]}')
-        converted[new_key] = tensor
-        if new_key.endswith('.bn.running_mean'):
-            converted[new_key.replace('running_mean', 'num_batches_tracked')] = torch.tensor(0)
-    return converted, arch
+        return {new_key: tensor}
+
+    def dropped(key: str) -> bool:
+        if _DROPPED.match(key):
+            _check_alias(state_dict, key, source)
+            return True
+        return False
+
+    return convert_state_dict(state_dict, picodet_key, transform, skip=dropped), arch
 
 
 def _check_alias(state_dict: Dict, key: str, source: str):
@@ -197,12 +193,7 @@ def picodet_model_config(arch: Dict, scale: float) -> Dict:
         stacked_convs=arch['stacked_convs'],
         reg_max=arch['reg_max'],
         anchor_generator=dict(
-            type='AnchorGenerator',
-            ratios=[1.0],
-            octave_base_scale=5,
-            scales_per_octave=1,
-            strides=[first_stride * 2**level for level in range(arch['num_levels'])],
-            center_offset=0.5,
+            ANCHOR_GENERATOR, strides=[first_stride * 2**level for level in range(arch['num_levels'])]
         ),
     )
     neck = dict(
@@ -216,17 +207,10 @@ def picodet_model_config(arch: Dict, scale: float) -> Dict:
 
 def picodet_shapes(model_cfg: Dict) -> Dict[str, torch.Size]:
     """Shapes of the state dict of the detector ``model_cfg`` describes."""
-    from mmengine.registry import DefaultScope
-
-    shapes = {}
-    # The head's mmdet base builds its coders and generators from the registry of the current default
-    # scope: in a process where another toolbox's scope is current (an mmpretrain run) that would fail.
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        for part in ('backbone', 'neck', 'bbox_head'):
-            cfg = dict(model_cfg[part])
-            module = _CLASSES[cfg.pop('type')](**cfg)
-            shapes.update({f'{part}.{k}': v.shape for k, v in module.state_dict().items()})
-    return shapes
+    detector = build_module(dict(type='SingleStageDetector', **model_cfg), 'mmdet')
+    return {
+        k: v.shape for k, v in detector.state_dict().items() if k.split('.')[0] in ('backbone', 'neck', 'bbox_head')
+    }
 
 
 def _convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:

@@ -1,26 +1,31 @@
-"""Checkpoint schemes for mmengine's ``CheckpointLoader``: weights of another PP-LCNet implementation,
-converted on load, wherever a checkpoint path is accepted (``load_from``,
-``init_cfg=dict(type='Pretrained', checkpoint=...)``, ``load_checkpoint``, and this project's tools):
+"""Checkpoint schemes for mmengine's ``CheckpointLoader``: weights of another PP-LCNet implementation, converted on
+load, wherever a checkpoint path is accepted (``load_from``, ``init_cfg=dict(type='Pretrained', checkpoint=...)``,
+``load_checkpoint``, and this project's tools):
 
     init_cfg=dict(type='Pretrained', checkpoint='paddle://checkpoints/PPLCNet_x1_0_pretrained.pdparams',
                   prefix='backbone.')
-    init_cfg=dict(type='Pretrained', checkpoint='timm://checkpoints/lcnet_100.safetensors', prefix='backbone.')
     load_from = 'hf://checkpoints/PP-LCNet_x1_0_doc_ori_safetensors'   # a Transformers folder
 
-One scheme per source (the ``scheme`` of each layout's :class:`~.formats.WeightFormat`). The path after the
+One scheme per source: the ``scheme`` of each layout's :class:`~.formats.WeightFormat` (``FORMATS``), which is also
+where the list of schemes and what each reads come from (:func:`lcnet_mm.io.local_schemes`). The path after the
 prefix is a local file or folder (nothing is downloaded), read and checked exactly as by
-``tools/convert_weights.py``; the prefix must match what the file holds. Plain paths are not touched:
-mmengine reads them itself (``torch.load``, weights only by default with torch >= 2.6).
+``tools/convert_weights.py``; the prefix must match what the file holds. Plain paths are not touched: mmengine reads
+them itself (``torch.load``, weights only by default with torch >= 2.6).
 """
 
-from lcnet_mm.io import LOCAL_CHECKPOINT_SCHEMES, remember_source
+from typing import Callable, Dict
+
+from lcnet_mm.io import add_local_scheme, remember_source
+from lcnet_mm.registry import is_free
 from .convert import FORMATS, convert_weights
 
-_WHAT = {
-    'paddle://': 'a PaddleClas / PaddleOCR PP-LCNet or PP-LCNetV2, or a PaddleDetection PicoDet .pdparams',
-    'timm://': 'a timm lcnet_* or lcnetv2_* weight file (.pth or .safetensors)',
-    'hf://': 'a Hugging Face Transformers PP-LCNet folder (config.json + model.safetensors) or its safetensors',
-}
+
+def _formats_by_scheme() -> Dict[str, list]:
+    schemes = {}
+    for weight_format in FORMATS:
+        if weight_format.scheme:
+            schemes.setdefault(weight_format.scheme, []).append(weight_format)
+    return schemes
 
 
 def _load_converted(filename: str, prefix: str) -> dict:
@@ -37,19 +42,28 @@ def _load_converted(filename: str, prefix: str) -> dict:
     return checkpoint
 
 
-def _loader(prefix: str):
+def _loader(prefix: str, what: str) -> Callable:
     # mmengine logs the backend by the loader's name after 'load_from_': "Loads checkpoint by paddle backend".
     def load(filename: str, map_location=None) -> dict:
         return _load_converted(filename, prefix)
 
     load.__name__ = f'load_from_{prefix[:-3]}'
-    load.__doc__ = f'``{prefix}PATH``: {_WHAT[prefix]}, converted (on the CPU).'
+    load.__doc__ = f'``{prefix}PATH``: {what}, converted (on the CPU).'
     return load
 
 
-CHECKPOINT_SCHEMES = {prefix: _loader(prefix) for prefix in LOCAL_CHECKPOINT_SCHEMES}
+CHECKPOINT_SCHEMES = {}
+for _prefix, _formats in _formats_by_scheme().items():
+    _what = ' or '.join(f.origin for f in _formats)
+    CHECKPOINT_SCHEMES[_prefix] = _loader(_prefix, _what)
+    add_local_scheme(_prefix, _what)
 
 
-def is_scheme(path) -> bool:
-    """Whether ``path`` names a checkpoint through one of these schemes."""
-    return isinstance(path, str) and path.startswith(tuple(CHECKPOINT_SCHEMES))
+def register_checkpoint_schemes():
+    """Add the schemes of the format records to mmengine's ``CheckpointLoader``. Idempotent; a prefix that
+    another package registered is an error, never replaced."""
+    from mmengine.runner import CheckpointLoader
+
+    for prefix, loader in CHECKPOINT_SCHEMES.items():  # (mmengine has no public look-up of its schemes)
+        if is_free(CheckpointLoader._schemes, prefix, loader, "mmengine's CheckpointLoader"):
+            CheckpointLoader.register_scheme(prefixes=prefix, loader=loader)

@@ -11,7 +11,10 @@ import torch
 
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
 from .checks import checked_lcnet
+from .conversion import UnexpectedKeyError, convert_state_dict
 from .formats import WeightFormat
+
+NETWORK = 'timm LCNet'
 
 # timm block sub-module -> lcnet-mm DepthwiseSeparable sub-module.
 _BLOCK_PARTS = {
@@ -53,19 +56,17 @@ def timm_to_lcnet_mm(
         )
     block_map = dict(zip(timm_blocks, our_blocks))
 
-    converted = {}
-    for key, value in state_dict.items():
+    def rename(key: str) -> str:
         block = _BLOCK_KEY.match(key)
         top = _TOP_KEY.match(key)
         if block and block[3] in _BLOCK_PARTS:
             i, j = block_map[(int(block[1]), int(block[2]))]
-            new_key = f'backbone.stages.{i}.{j}.{_BLOCK_PARTS[block[3]]}.{block[4]}'
-        elif top and top[1] in _TOP_LEVEL:
-            new_key = f'{_TOP_LEVEL[top[1]]}.{top[2]}'
-        else:
-            raise ValueError(f'unexpected key {key!r} for a timm LCNet state dict')
-        converted[new_key] = value
-    return converted
+            return f'backbone.stages.{i}.{j}.{_BLOCK_PARTS[block[3]]}.{block[4]}'
+        if top and top[1] in _TOP_LEVEL:
+            return f'{_TOP_LEVEL[top[1]]}.{top[2]}'
+        raise UnexpectedKeyError(key, NETWORK)
+
+    return convert_state_dict(state_dict, rename)
 
 
 FORMAT = WeightFormat(

@@ -13,8 +13,11 @@ from typing import Dict
 import torch
 
 from .checks import checked_lcnet_v2
+from .conversion import UnexpectedKeyError, convert_state_dict
 from .formats import WeightFormat
-from .paddle_lcnet_v2 import _rename as _rename_paddle_v2
+from .paddle_lcnet_v2 import lcnet_v2_key
+
+NETWORK = 'timm LCNetV2'
 
 _TO_PADDLE = (
     (re.compile(r'\.bn\.running_mean$'), '.bn._mean'),
@@ -32,19 +35,20 @@ def _paddle_name(key: str) -> str:
     return key
 
 
+def timm_v2_key(key: str) -> str:
+    """A timm LCNetV2 key -> lcnet-mm's, through PaddleClas's name."""
+    if key.endswith('.bn.num_batches_tracked'):  # PaddleClas has none: renamed as its BN's running mean
+        mean = timm_v2_key(key.replace('num_batches_tracked', 'running_mean'))
+        return mean.replace('running_mean', 'num_batches_tracked')
+    try:
+        return lcnet_v2_key(_paddle_name(key))
+    except ValueError:
+        raise UnexpectedKeyError(key, NETWORK) from None
+
+
 def timm_v2_to_lcnet_mm(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Rename a timm LCNetV2 state dict to lcnet-mm's ``backbone.*`` / ``head.*`` keys."""
-    converted = {}
-    for key, value in state_dict.items():
-        if key.endswith('.bn.num_batches_tracked'):
-            mean = _rename_paddle_v2(_paddle_name(key.replace('num_batches_tracked', 'running_mean')))
-            converted[mean.replace('running_mean', 'num_batches_tracked')] = value
-            continue
-        try:
-            converted[_rename_paddle_v2(_paddle_name(key))] = value
-        except ValueError:
-            raise ValueError(f'unexpected key {key!r} for a timm LCNetV2 state dict') from None
-    return converted
+    return convert_state_dict(state_dict, timm_v2_key)
 
 
 FORMAT = WeightFormat(

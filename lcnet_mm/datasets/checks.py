@@ -23,6 +23,8 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
+from lcnet_mm.io import is_url
+
 PNG_START, PNG_END = b'\x89PNG\r\n\x1a\n', b'IEND\xaeB`\x82'
 JPEG_START, JPEG_END = b'\xff\xd8', b'\xff\xd9'
 BOX_TOLERANCE = 1.0  # px a box may reach past its image's border (rounding in real annotation tools)
@@ -191,15 +193,17 @@ def check_dataset(dataset, images: bool = True, label_maps: bool = True) -> Tupl
         for index in range(len(leaf)):
             info = leaf.get_data_info(index)
             image = info.get('img_path')
-            if images and image and '://' not in image:  # remote storage (s3://, petrel://) is not scanned
+            if images and image and not is_url(image):  # remote storage (s3://, petrel://) is not scanned
                 problem = check_image_file(image)
                 if problem:
                     samples.append(f'{image} (sample {index}): {problem}')
-            label = info.get('gt_label')
-            if label is not None and classes and not 0 <= int(np.asarray(label).reshape(-1)[0]) < len(classes):
-                samples.append(f'{image} (sample {index}): class label {label} outside 0..{len(classes) - 1}')
+            labels = np.asarray(info.get('gt_label', [])).reshape(-1)  # one label, or several (multi-label sets)
+            outside = [int(v) for v in labels if not 0 <= int(v) < len(classes)] if classes else []
+            if outside:
+                shown = outside[0] if len(outside) == 1 else outside
+                samples.append(f'{image} (sample {index}): class label {shown} outside 0..{len(classes) - 1}')
             seg_map = info.get('seg_map_path')
-            if label_maps and seg_map and '://' not in seg_map and classes and not info.get('label_map'):
+            if label_maps and seg_map and not is_url(seg_map) and classes and not info.get('label_map'):
                 problem = _label_map_problem(seg_map, len(classes), ignore_index, reduce_zero_label)
                 if problem:
                     samples.append(f'{seg_map} (label map of sample {index}): {problem}')

@@ -14,7 +14,8 @@ import numpy as np
 from mmpretrain.datasets import CustomDataset
 
 from lcnet_mm.registry import DATASETS
-from .atomic import ensure_generated
+from lcnet_mm.utils import check_int
+from .generate_once import ensure_generated
 from .shapes import SHAPES, draw_distractor, draw_polygon, random_color, shape_polygon, textured_background
 
 SPLIT_SEEDS = {'train': 10, 'val': 11, 'test': 12}
@@ -46,7 +47,7 @@ def generate_classification_split(root: Path, params: dict):
 @DATASETS.register_module()
 class SyntheticShapesClassification(CustomDataset):
     """mmpretrain's ``CustomDataset`` over a synthetic split generated on first use under
-    ``data_root/split`` (see :mod:`lcnet_mm.datasets.atomic`). Classes are the folder names, sorted:
+    ``data_root/split`` (see :mod:`lcnet_mm.datasets.generate_once`). Classes are the folder names, sorted:
     circle, cross, square, star, triangle.
 
     Args:
@@ -69,13 +70,8 @@ class SyntheticShapesClassification(CustomDataset):
     ):
         if split not in SPLIT_SEEDS:
             raise ValueError(f'SyntheticShapesClassification split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
-        if not isinstance(num_images, int) or num_images < len(SHAPES):
-            raise ValueError(
-                f'SyntheticShapesClassification num_images must be an int >= {len(SHAPES)} '
-                f'(one per class), got {num_images!r}'
-            )
-        if not isinstance(image_size, int) or image_size < 16:
-            raise ValueError(f'SyntheticShapesClassification image_size must be an int >= 16, got {image_size!r}')
+        check_int(num_images, 'SyntheticShapesClassification num_images', minimum=len(SHAPES))  # one per class
+        check_int(image_size, 'SyntheticShapesClassification image_size', minimum=16)
         params = dict(version=1, split=split, num_images=num_images, image_size=image_size, seed=seed)
         root = ensure_generated(Path(data_root) / split, params, generate_classification_split)
         super().__init__(data_root=str(root), data_prefix='', with_label=True, **kwargs)

@@ -15,7 +15,8 @@ import numpy as np
 from mmdet.datasets import CocoDataset
 
 from lcnet_mm.registry import DATASETS
-from .atomic import ensure_generated
+from lcnet_mm.utils import check_int
+from .generate_once import ensure_generated
 from .shapes import (
     SHAPES,
     draw_distractor,
@@ -116,8 +117,7 @@ def scene_params(owner: str, split, num_images, seed, image_size, object_size, o
     a bad value is a ValueError that names ``owner``'s argument and what is allowed."""
     if split not in SPLIT_SEEDS:
         raise ValueError(f'{owner} split must be one of {list(SPLIT_SEEDS)}, got {split!r}')
-    if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
-        raise ValueError(f'{owner} num_images must be a positive int, got {num_images!r}')
+    check_int(num_images, f'{owner} num_images', minimum=1)
     for name, value in (
         ('image_size', image_size),
         ('object_size', object_size),
@@ -145,7 +145,7 @@ class SyntheticShapesCoco(CocoDataset):
     """mmdet's ``CocoDataset`` over a synthetic split that is generated on first use.
 
     ``data_root/split`` receives ``images/`` and ``instances.json`` once; every later run, and every
-    other process, reuses it (see :mod:`lcnet_mm.datasets.atomic`). Everything after generation is
+    other process, reuses it (see :mod:`lcnet_mm.datasets.generate_once`). Everything after generation is
     plain ``CocoDataset``, so the evaluator is mmdet's ``CocoMetric`` with
     ``ann_file=data_root/split/instances.json``.
 

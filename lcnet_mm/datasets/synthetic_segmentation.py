@@ -19,7 +19,7 @@ import numpy as np
 from mmseg.datasets import BaseSegDataset
 
 from lcnet_mm.registry import DATASETS
-from .atomic import ensure_generated
+from .generate_once import ensure_generated
 from .shapes import SHAPES
 from .synthetic_detection import SPLIT_SEEDS, render_detection_image, scene_params
 
@@ -73,7 +73,7 @@ class SyntheticShapesSegmentation(BaseSegDataset):
     """mmseg's ``BaseSegDataset`` over a synthetic split that is generated on first use.
 
     The split is rendered once into ``data_root/.<split>/`` (atomically, across processes: see
-    :mod:`lcnet_mm.datasets.atomic`) and appears at ``img_dir/<split>`` and ``ann_dir/<split>``; every
+    :mod:`lcnet_mm.datasets.generate_once`) and appears at ``img_dir/<split>`` and ``ann_dir/<split>``; every
     later run reuses it. Everything after generation is plain ``BaseSegDataset`` (``.jpg`` images,
     ``.png`` label maps, 6 classes, background included), so the evaluator is mmseg's ``IoUMetric``.
 

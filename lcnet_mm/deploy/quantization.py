@@ -16,33 +16,12 @@ resolved on the ONNX graph, so that the same list serves every model (see :data:
 import logging
 import os
 import re
-from collections import defaultdict
-from typing import Dict, Iterable, List, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Sequence
 
-from .runtimes import as_float32_array
+from .runtimes import OnnxRuntimeModel, OpenVinoModel, as_float32_array
 
-# Rules for the layers kept in float (resolved on the graph, model-agnostic):
-KEEP_FLOAT_RULES = {
-    # The first conv sees the raw normalised image, whose range one 8-bit scale covers badly; with 3 input
-    # channels it is also the conv where int8 gains least.
-    'stem': 'convs that read the network input',
-    # Convs on globally pooled features (squeeze-excitation gates, PP-LCNet's 1280-channel head conv) run
-    # on 1x1 maps: no time to win, and a gate's error multiplies a whole feature map.
-    'pooled': 'convs and matmuls on globally pooled (1x1) features: SE gates, the classifier head',
-    # The layers that produce the network's outputs (logits, box distances, centerness): their error is
-    # the output's error, and ranking by score is sensitive to it.
-    'outputs': 'the last conv / matmul before each network output',
-    # Depthwise convs do few multiply-adds per byte moved: in 8 bits they gain little, and OpenVINO's CPU
-    # plugin runs them in f32 anyway (dequantizing their int8 input first); kept float, they skip the
-    # quantize / dequantize steps around them.
-    'depthwise': 'depthwise convs (one input channel per group)',
-}
-# Measured on the synthetic sets (docs/benchmarks.md): INT8 keeps FCOS's mAP within 0.003 of fp32 even with
-# every layer quantized; keeping these four in float costs no accuracy and is the fastest in both runtimes.
-DEFAULT_KEEP_FLOAT = ('stem', 'pooled', 'outputs', 'depthwise')
 MODULE_PREFIX = 'module:'
-BACKENDS = ('onnxruntime', 'openvino')
-
 _COMPUTE_OPS = ('Conv', 'ConvTranspose', 'Gemm', 'MatMul')
 _POOLING_OPS = ('GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax')
 # Ops that keep a tensor "globally pooled" (1x1) when all their data inputs are.
@@ -50,6 +29,72 @@ _PASS_THROUGH_OPS = (
     'Relu', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Clip', 'Add', 'Mul', 'Flatten', 'Reshape', 'Squeeze',
     'Unsqueeze', 'Dropout', 'Identity', 'Cast',
 )  # fmt: skip
+
+
+class Graph:
+    """What the keep-float rules look up in an ONNX graph (an ``onnx.ModelProto``'s), indexed once."""
+
+    def __init__(self, onnx_model):
+        self.graph = onnx_model.graph
+        self.producer = {out: node for node in self.graph.node for out in node.output}
+        self.weights = {init.name for init in self.graph.initializer}
+        self.shapes = {init.name: list(init.dims) for init in self.graph.initializer}
+        self.inputs = {i.name for i in self.graph.input}
+        self.compute = [node for node in self.graph.node if node.op_type in _COMPUTE_OPS]
+
+
+@dataclass(frozen=True)
+class KeepFloatRule:
+    """A rule for layers that INT8 keeps in float: what it selects (for help texts) and how."""
+
+    help: str
+    select: Callable[[Graph], list]  # -> the compute nodes it keeps in float
+
+
+def _reads_the_input(graph: Graph) -> list:
+    return [n for n in graph.compute if n.input and n.input[0] in graph.inputs]
+
+
+def _reads_pooled_features(graph: Graph) -> list:
+    pooled = _pooled_tensors(graph.graph, graph.weights)
+    return [n for n in graph.compute if n.input and n.input[0] in pooled]
+
+
+def _makes_an_output(graph: Graph) -> list:
+    return _output_producers(graph.graph, graph.producer)
+
+
+def _is_depthwise_conv(graph: Graph) -> list:
+    return [n for n in graph.compute if _is_depthwise(n, graph.shapes)]
+
+
+# Rules for the layers kept in float (resolved on the graph, model-agnostic); a new rule is one row.
+KEEP_FLOAT_RULES = {
+    # The first conv sees the raw normalised image, whose range one 8-bit scale covers badly; with 3 input
+    # channels it is also the conv where int8 gains least.
+    'stem': KeepFloatRule('convs that read the network input', _reads_the_input),
+    # Convs on globally pooled features (squeeze-excitation gates, PP-LCNet's 1280-channel head conv) run
+    # on 1x1 maps: no time to win, and a gate's error multiplies a whole feature map.
+    'pooled': KeepFloatRule(
+        'convs and matmuls on globally pooled (1x1) features: SE gates, the classifier head', _reads_pooled_features
+    ),
+    # The layers that produce the network's outputs (logits, box distances, centerness): their error is
+    # the output's error, and ranking by score is sensitive to it.
+    'outputs': KeepFloatRule('the last conv / matmul before each network output', _makes_an_output),
+    # Depthwise convs do few multiply-adds per byte moved: in 8 bits they gain little, and OpenVINO's CPU
+    # plugin runs them in f32 anyway (dequantizing their int8 input first); kept float, they skip the
+    # quantize / dequantize steps around them.
+    'depthwise': KeepFloatRule('depthwise convs (one input channel per group)', _is_depthwise_conv),
+}
+# Measured on the synthetic sets (docs/benchmarks.md): INT8 keeps FCOS's mAP within 0.003 of fp32 even with
+# every layer quantized; keeping these four in float costs no accuracy and is the fastest in both runtimes.
+DEFAULT_KEEP_FLOAT = ('stem', 'pooled', 'outputs', 'depthwise')
+
+
+def keep_float_help() -> str:
+    """The rules and the module form, for command-line help."""
+    rules = '; '.join(f'{name}: {rule.help}' for name, rule in KEEP_FLOAT_RULES.items())
+    return f'{rules}; {MODULE_PREFIX}REGEX: PyTorch modules whose name matches (e.g. {MODULE_PREFIX}backbone\\.stem)'
 
 
 def check_keep_float(items: Iterable[str]) -> List[str]:
@@ -83,30 +128,14 @@ def node_module(node) -> str:
 def keep_float_nodes(onnx_model, items: Sequence[str]) -> Dict[str, List[str]]:
     """The names of the compute nodes (Conv, Gemm, MatMul) each keep-float item selects in ``onnx_model``
     (an ``onnx.ModelProto``)."""
-    graph = onnx_model.graph
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers = defaultdict(list)
-    for node in graph.node:
-        for name in node.input:
-            consumers[name].append(node)
-    weights = {init.name for init in graph.initializer}
-    compute = [node for node in graph.node if node.op_type in _COMPUTE_OPS]
+    graph = Graph(onnx_model)
     selected = {}
     for item in check_keep_float(items):
-        if item == 'stem':
-            inputs = {i.name for i in graph.input}
-            nodes = [n for n in compute if n.input and n.input[0] in inputs]
-        elif item == 'pooled':
-            pooled = _pooled_tensors(graph, weights)
-            nodes = [n for n in compute if n.input and n.input[0] in pooled]
-        elif item == 'outputs':
-            nodes = _output_producers(graph, producer)
-        elif item == 'depthwise':
-            shapes = {init.name: list(init.dims) for init in graph.initializer}
-            nodes = [n for n in compute if _is_depthwise(n, shapes)]
+        if item in KEEP_FLOAT_RULES:
+            nodes = KEEP_FLOAT_RULES[item].select(graph)
         else:
             pattern = re.compile(item[len(MODULE_PREFIX) :])
-            nodes = [n for n in compute if pattern.search(node_module(n))]
+            nodes = [n for n in graph.compute if pattern.search(node_module(n))]
         selected[item] = [n.name for n in nodes]
     return selected
 
@@ -230,3 +259,21 @@ def openvino_names(model, onnx_names: Iterable[str]) -> set:
         if base in wanted and op.get_type_name() in ('Convolution', 'GroupConvolution', 'MatMul'):
             found.add(name)
     return found
+
+
+@dataclass(frozen=True)
+class Int8Backend:
+    """A runtime INT8 models are made for: how to quantize an ONNX file for it, the model file it writes, and
+    the runtime that runs that file."""
+
+    quantize: Callable  # (onnx_path, out_path, batches, keep_float) -> nodes kept in float, by rule
+    suffix: str  # of the INT8 model file
+    runtime: Callable  # (path, threads=...) -> images -> outputs
+
+
+# Every INT8 back-end, one row each.
+INT8_BACKENDS = {
+    'onnxruntime': Int8Backend(quantize_onnxruntime, '.onnx', OnnxRuntimeModel),
+    'openvino': Int8Backend(quantize_openvino, '.xml', OpenVinoModel),
+}
+BACKENDS = tuple(INT8_BACKENDS)

@@ -6,7 +6,7 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from lcnet_mm.registry import OPTIM_WRAPPERS
-from .cpu_features import BF16_FLAGS, native_bf16_features
+from lcnet_mm.utils.cpu import BF16_FLAGS, native_bf16_features
 
 PRECISIONS = ('bf16', 'fp32')
 

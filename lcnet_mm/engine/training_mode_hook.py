@@ -21,6 +21,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from lcnet_mm.registry import HOOKS
+from lcnet_mm.utils import check_int
 from .cpu_amp_optim_wrapper import CpuAmpOptimWrapper
 
 MEMORY_FORMATS = {'channels_last': torch.channels_last, 'contiguous': torch.contiguous_format}
@@ -101,9 +102,8 @@ class TrainingModeHook(Hook):
                 f"TrainingModeHook: memory_format must be 'auto' or one of {tuple(MEMORY_FORMATS)}, "
                 f'got {memory_format!r}'
             )
-        for name, value, least in (('warmup', warmup, 0), ('rounds', rounds, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f'TrainingModeHook: {name} must be an integer >= {least}, got {value!r}')
+        check_int(warmup, 'TrainingModeHook: warmup', minimum=0)
+        check_int(rounds, 'TrainingModeHook: rounds', minimum=1)
         if not drop_ratio > 1:
             raise ValueError(f'TrainingModeHook: drop_ratio must be > 1, got {drop_ratio!r}')
         self.precision = precision

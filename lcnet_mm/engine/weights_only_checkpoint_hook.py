@@ -4,7 +4,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import find_latest_checkpoint
 
-from lcnet_mm.io import UnsafeWeightFileError, check_checkpoint_file, remember_source
+from lcnet_mm.io import UnsafeWeightFileError, check_checkpoint_file, is_url, remember_source
 from lcnet_mm.registry import HOOKS
 
 _BUFFER_TAG = '__history_buffer__'
@@ -59,7 +59,7 @@ class WeightsOnlyCheckpointHook(Hook):
         """A truncated, corrupt or foreign file named by load_from, --resume or last_checkpoint stops the run
         here with its name, not later in torch's zip reader."""
         source = self._loaded_file(runner)
-        if not isinstance(source, str) or '://' in source:  # nothing to load, or a scheme's own loader
+        if not isinstance(source, str) or is_url(source):  # nothing to load, or a scheme's own loader
             return
         try:
             check_checkpoint_file(source)

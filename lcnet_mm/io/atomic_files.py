@@ -1,4 +1,4 @@
-"""Files that exist whole or not at all.
+"""Files (and directories) that exist whole or not at all.
 
 A file that a resume or a user reads (checkpoints, the ``last_checkpoint`` pointer, converted weights,
 reports) is written to a temporary file in the same folder, flushed and fsynced, renamed over its target
@@ -17,8 +17,10 @@ import errno
 import io
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, List, Union
+from typing import Callable, Iterable, Iterator, List, Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -86,13 +88,39 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], encoding: str 
     _fsync_folder(path.parent)
 
 
-def remove_stale_temporaries(folder: Union[str, Path]) -> List[Path]:
-    """Remove the temporary files that writes killed half-way left in ``folder``; returns them."""
-    stale = sorted(Path(folder).glob(f'{TEMP_PREFIX}*'))
+def remove_stale_temporaries(folder: Union[str, Path], name: str = '') -> List[Path]:
+    """Remove the temporary files and directories that writes killed half-way left in ``folder`` (those of the
+    target ``name`` only, if given); returns them."""
+    stale = sorted(Path(folder).glob(f'{TEMP_PREFIX}{name}*'))
     for path in stale:
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
     return stale
+
+
+@contextlib.contextmanager
+def atomic_directory(path: Union[str, Path]) -> Iterator[Path]:
+    """A directory that exists whole at ``path`` or not at all: the block fills the temporary sibling it is
+    given, which replaces ``path`` (and whatever was there) in one rename when the block ends without an error,
+    and is removed otherwise."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'{TEMP_PREFIX}{path.name}-', dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():  # out of the way first: a directory cannot be renamed over a non-empty one
+            old = Path(tempfile.mkdtemp(prefix=f'{TEMP_PREFIX}{path.name}-', dir=path.parent))
+            os.rename(path, old / 'old')
+            os.rename(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, path)
+        _fsync_folder(path.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already after the rename
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -1,7 +1,7 @@
 """Read weight files without running code from them.
 
-Every weight file that this project reads itself (converters, deploy and benchmark tools, the ``paddle://``
-and ``timm://`` checkpoint schemes) goes through :func:`load_weight_file`:
+Every weight file that this project reads itself (converters, deploy and benchmark tools, the local checkpoint
+schemes of :mod:`.schemes`) goes through :func:`load_weight_file`:
 - torch files (``.pth``/``.pt``, zip format) through ``torch.load(weights_only=True)``;
 - ``.safetensors`` through safetensors (no pickle at all);
 - Paddle ``.pdparams`` (a pickle of numpy arrays) through :class:`NumpyOnlyUnpickler`, which admits only the
@@ -17,6 +17,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from .schemes import is_scheme, local_schemes
 from .state_dicts import remember_source
 
 
@@ -132,8 +133,8 @@ def check_checkpoint_file(path) -> None:
         return
     raise ValueError(
         f'{path}: not a checkpoint ({size} bytes{", empty" if not size else f", first bytes {head!r}"}); '
-        'expected a torch .pth file (a zip archive). Paddle, timm and Transformers weights load through the '
-        "'paddle://', 'timm://' and 'hf://' schemes."
+        'expected a torch .pth file (a zip archive). Weights of other implementations load through the '
+        f'checkpoint schemes {", ".join(local_schemes())}.'
     )
 
 
@@ -145,18 +146,23 @@ def to_tensor(value) -> torch.Tensor:
     raise TypeError(f'expected an array, got {type(value).__name__}')
 
 
-# The checkpoint schemes lcnet-mm adds (lcnet_mm.converters registers their loaders): local files of other
-# PP-LCNet implementations, converted on load. Every other scheme of mmengine's loader downloads.
-LOCAL_CHECKPOINT_SCHEMES = ('paddle://', 'timm://', 'hf://')
+def read_checkpoint(path) -> Dict:
+    """The content of the checkpoint at ``path``: a plain file through :func:`load_weight_file`; a local scheme
+    (``paddle://...``) through mmengine's ``CheckpointLoader``, where lcnet-mm's converters registered it (read
+    as safely, and converted)."""
+    if is_scheme(path):
+        from mmengine.runner import CheckpointLoader
+
+        return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    return load_weight_file(path)[0]
 
 
 def load_checkpoint(model: torch.nn.Module, path, strict: bool = True, content: Optional[Dict] = None) -> Dict:
-    """Load the checkpoint at ``path`` into ``model`` through :func:`load_weight_file` (what this project's
-    deploy and benchmark tools use: safe whatever torch's defaults, and errors name the file), or ``content``
-    already read from it (a converted checkpoint). Accepts a plain state dict or mmengine's
-    ``{'state_dict': ..., 'meta': ...}``; returns the whole content."""
+    """Load the checkpoint at ``path`` into ``model`` (read by :func:`read_checkpoint`: safe whatever torch's
+    defaults, and errors name the file), or ``content`` already read from it. Accepts a plain state dict or
+    mmengine's ``{'state_dict': ..., 'meta': ...}``; returns the whole content."""
     if content is None:
-        content, _ = load_weight_file(path)
+        content = read_checkpoint(path)
     state_dict = content.get('state_dict', content) if isinstance(content, dict) else content
     if not isinstance(state_dict, dict):
         raise ValueError(f'{path}: expected a state dict, got {type(state_dict).__name__}')

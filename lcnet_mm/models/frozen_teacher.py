@@ -8,20 +8,20 @@ that is only partly loaded would teach noise without a word), frozen, kept in ev
 """
 
 import glob
-import importlib
 import os
 
+import torch
 import torch.nn as nn
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from mmengine.runner import find_latest_checkpoint
-from mmengine.runner.checkpoint import load_checkpoint
+
+from lcnet_mm.builder import build_model_from_config, load_config
+from lcnet_mm.io import is_url
 
 
 def resolve_checkpoint(path: str) -> str:
     """A checkpoint file, a scheme path (``paddle://``, ``hf://``, ...), or a work dir: its one best
     checkpoint, else the one ``last_checkpoint`` names."""
-    if '://' in path or os.path.isfile(path):
+    if is_url(path) or os.path.isfile(path):
         return path
     if os.path.isdir(path):
         best = sorted(glob.glob(os.path.join(path, 'best_*.pth')))
@@ -37,15 +37,27 @@ def resolve_checkpoint(path: str) -> str:
 
 
 def build_frozen_teacher(config: str, checkpoint: str, scope: str) -> nn.Module:
-    """The model of ``config`` built in the toolbox ``scope`` with the weights of ``checkpoint``, frozen."""
-    if '::' not in config and not os.path.isfile(config):  # 'mmdet::...' names a toolbox's own config
-        raise FileNotFoundError(f'teacher config {config!r} does not exist')
-    model_cfg = Config.fromfile(config).model
-    with DefaultScope.overwrite_default_scope(scope):
-        teacher = importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg)
-    load_checkpoint(teacher, resolve_checkpoint(checkpoint), map_location='cpu', strict=True, logger='silent')
+    """The model of ``config`` (a file or a toolbox's ``mmpretrain::...`` config) built in the toolbox ``scope``
+    with the weights of ``checkpoint`` loaded strictly, frozen."""
+    try:
+        cfg = load_config(config)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f'teacher {error}') from None
+    checkpoint = resolve_checkpoint(checkpoint)
+    # scope kept: building the teacher must not change the scope the student's run is in
+    teacher, _ = build_model_from_config(cfg, checkpoint, scope=scope, set_default_scope=False)
     teacher.requires_grad_(False)
     return teacher.eval()
+
+
+def _values(tensor):
+    return None if tensor is None else [round(v, 4) for v in tensor.flatten().tolist()]
+
+
+def _channel_conversion(preprocessor) -> bool:
+    """Whether a data preprocessor swaps BGR to RGB (mmdet/mmseg: ``_channel_conversion``, mmpretrain:
+    ``to_rgb``)."""
+    return bool(getattr(preprocessor, '_channel_conversion', getattr(preprocessor, 'to_rgb', False)))
 
 
 class FrozenTeacherMixin:
@@ -76,7 +88,22 @@ class FrozenTeacherMixin:
         return f'the teacher ({self.teacher_cfg["config"]}, {self.teacher_cfg["checkpoint"]})'
 
     def check_teacher(self, teacher: nn.Module) -> None:
-        """Raise a ``ValueError`` naming what differs if ``teacher`` cannot teach this student."""
+        """Raise a ``ValueError`` naming what differs if ``teacher`` cannot teach this student (a subclass adds
+        what its task needs to :meth:`check_normalisation`)."""
+        self.check_normalisation(teacher)
+
+    def check_normalisation(self, teacher: nn.Module) -> None:
+        """The teacher sees the student's preprocessed batch: both must normalise images alike."""
+        ours, theirs = self.data_preprocessor, teacher.data_preprocessor
+        for name in ('mean', 'std'):
+            student, teach = getattr(ours, name, None), getattr(theirs, name, None)
+            if (student is None) != (teach is None) or (student is not None and not torch.equal(student, teach)):
+                raise ValueError(
+                    f'{self.teacher_named()} normalises images with {name} {_values(teach)}, the student with '
+                    f"{_values(student)}: the teacher sees the student's preprocessed batch; use one normalisation"
+                )
+        if _channel_conversion(ours) != _channel_conversion(theirs):
+            raise ValueError(f'{self.teacher_named()} and the student differ in bgr_to_rgb')
 
     def teacher_on(self, device) -> nn.Module:
         teacher = self.teacher

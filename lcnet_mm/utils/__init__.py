@@ -1,33 +1,33 @@
-from .cli import (
-    add_quantization_arguments,
-    add_runner_arguments,
-    build_runner_config,
-    check_quantization_arguments,
-    checkpoint_exists,
-    disable_amp,
-    enable_amp,
-    load_config,
-    parse_runner_arguments,
-    prepare_distributed,
-    toolbox_of,
-    training_mode_hooks,
+"""The ground floor's helpers: argument checks and what the CPU is. Nothing here imports the rest of lcnet_mm."""
+
+from .checks import (
+    check_choice,
+    check_int,
+    check_int_seq,
+    check_odd_int,
+    check_positive_number,
+    check_stride,
+    int_phrase,
+    is_int,
+    is_int_seq,
+    is_stride,
 )
-from .model_builder import build_model_from_config
-from .model_checks import check_backbone_channels
+from .cpu import BF16_FLAGS, INT8_FLAGS, cpu_flags, cpu_model_name, native_bf16_features
 
 __all__ = [
-    'add_quantization_arguments',
-    'add_runner_arguments',
-    'build_model_from_config',
-    'build_runner_config',
-    'checkpoint_exists',
-    'check_backbone_channels',
-    'check_quantization_arguments',
-    'disable_amp',
-    'enable_amp',
-    'load_config',
-    'parse_runner_arguments',
-    'prepare_distributed',
-    'toolbox_of',
-    'training_mode_hooks',
+    'BF16_FLAGS',
+    'INT8_FLAGS',
+    'check_choice',
+    'check_int',
+    'check_int_seq',
+    'check_odd_int',
+    'check_positive_number',
+    'check_stride',
+    'cpu_flags',
+    'cpu_model_name',
+    'int_phrase',
+    'is_int',
+    'is_int_seq',
+    'is_stride',
+    'native_bf16_features',
 ]

@@ -3,11 +3,11 @@
     python tools/analysis/fault_injection.py [--work-dir work_dirs/fault_injection]
                                              [--checkpoint-hook AtomicCheckpointHook|CheckpointHook]
 
-The run: PP-LCNet x0.5 on the embedded shapes classification set (``configs/lcnet_cls_shapes.py``, made
+The run: PP-LCNet x0.5 on the embedded shapes classification set (``configs/demos/lcnet_cls_shapes.py``, made
 small: 160 training images of 32 px, 3 epochs of 20 iterations, a validation and a best checkpoint every
 epoch, ``max_keep_ckpts=1``, deterministic data). It is trained once without interruption, then again in
-segments: each segment resumes with ``--resume`` (``tools/train.py``'s own runner) and is killed at the
-next instant of the plan:
+segments: each segment resumes (``--resume``, with the runner ``tools/train.py`` builds:
+``lcnet_mm.apis.build_checked_runner``) and is killed at the next instant of the plan:
 
 - ``train k`` / ``val e.j``: SIGKILL right after training iteration k or validation iteration j of epoch e;
 - ``saving e``: SIGKILL sent from outside as soon as the run logs that it saves epoch e's checkpoint, so
@@ -30,7 +30,6 @@ instead of ten); this process runs no torch operation until the last child has e
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -39,46 +38,71 @@ import shutil
 import signal
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, List, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'lcnet_cls_shapes.py'
+CONFIG = ROOT / 'configs' / 'demos' / 'lcnet_cls_shapes.py'
 EPOCHS, TRAIN_IMAGES, BATCH = 3, 160, 8
 ITERS_PER_EPOCH = TRAIN_IMAGES // BATCH
 
 
-def small_run(data_root: Path, hook: str):
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'train_dataloader.dataset.num_images={TRAIN_IMAGES}',
-        'val_dataloader.dataset.num_images=40',
-        'train_dataloader.dataset.image_size=32',
-        'val_dataloader.dataset.image_size=32',
-        f'train_dataloader.batch_size={BATCH}',
-        'val_dataloader.batch_size=20',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'train_dataloader.dataset.pipeline.1.prob=0.0',  # no random flips: a resumed run sees the same images
-        'model.head.dropout_ratio=0.0',  # nor random dropout
-        f'train_cfg.max_epochs={EPOCHS}',
-        f'param_scheduler.1.T_max={EPOCHS}',
-        f'param_scheduler.1.end={EPOCHS}',
-        'param_scheduler.0.end=4',
-        'optim_wrapper.optimizer.lr=0.003',  # validation accuracy 20 %, 22.5 %, 17.5 %: a new best at epoch 2
-        f'default_hooks.checkpoint.type={hook}',
-        'default_hooks.checkpoint.max_keep_ckpts=1',
-        'default_hooks.logger.interval=1',
-        'default_hooks.training_mode.precision=fp32',
-        'default_hooks.training_mode.memory_format=channels_last',
-    ]
+def small_run(data_root: Path, hook: str) -> dict:
+    """The config changes (``--cfg-options``) that make the demo a small, deterministic run."""
+    return {
+        'train_dataloader.dataset.data_root': str(data_root),
+        'val_dataloader.dataset.data_root': str(data_root),
+        'train_dataloader.dataset.num_images': TRAIN_IMAGES,
+        'val_dataloader.dataset.num_images': 40,
+        'train_dataloader.dataset.image_size': 32,
+        'val_dataloader.dataset.image_size': 32,
+        'train_dataloader.batch_size': BATCH,
+        'val_dataloader.batch_size': 20,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.pipeline.1.prob': 0.0,  # no random flips: a resumed run sees the same images
+        'model.head.dropout_ratio': 0.0,  # nor random dropout
+        'train_cfg.max_epochs': EPOCHS,
+        'param_scheduler.1.T_max': EPOCHS,
+        'param_scheduler.1.end': EPOCHS,
+        'param_scheduler.0.end': 4,
+        'optim_wrapper.optimizer.lr': 0.003,  # validation accuracy 20 %, 22.5 %, 17.5 %: a new best at epoch 2
+        'default_hooks.checkpoint.type': hook,
+        'default_hooks.checkpoint.max_keep_ckpts': 1,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.training_mode.precision': 'fp32',
+        'default_hooks.training_mode.memory_format': 'channels_last',
+    }
 
 
+@dataclass(frozen=True)
+class Kind:
+    """A kind of instant: what the tables call it, and how one instant of it is named."""
+
+    label: str
+    name: Callable[[object], str]
+
+
+KINDS = {
+    'train': Kind('after a training iteration', lambda where: f'train {where}'),
+    'val': Kind('after a validation iteration', lambda where: f'val {where[0]}.{where[1]}'),
+    'saving': Kind('from outside, while a checkpoint is saved', lambda where: f'saving {where}'),
+    'write epoch': Kind(
+        'mid-write of a periodic checkpoint, at a chosen byte', lambda where: f'write epoch {where[0]} @ {where[1]:.0%}'
+    ),
+    'write best': Kind(
+        'mid-write of the best checkpoint, at a chosen byte', lambda where: f'write best {where[0]} @ {where[1]:.0%}'
+    ),
+    # no kill: the segment runs with a file-size limit below a checkpoint's size, so that its next checkpoint
+    # write fails as on a full disk
+    'full disk': Kind('a full disk (file-size limit), no kill', lambda where: 'full disk (no kill)'),
+    'none': Kind('none: the run to its end', lambda where: 'none: run to the end'),
+}
 # The plan, in the order a run reaches the instants (a segment resumes from the last checkpoint, so each
-# instant lies after the previous one's resume point). 'full disk' is no kill: the segment runs with a
-# file-size limit below a checkpoint's size, so that its next checkpoint write fails as on a full disk.
+# instant lies after the previous one's resume point): (kind, where).
 PLAN = [
     ('train', 3),
     ('train', 15),
@@ -108,32 +132,19 @@ PLAN = [
 ]
 
 
-KINDS = {
-    'train': 'after a training iteration',
-    'val': 'after a validation iteration',
-    'saving': 'from outside, while a checkpoint is saved',
-    'write epoch': 'mid-write of a periodic checkpoint, at a chosen byte',
-    'write best': 'mid-write of the best checkpoint, at a chosen byte',
-    'full disk': 'a full disk (file-size limit), no kill',
-    'none': 'none: the run to its end',
-}
+def describe(kind: Optional[str], where) -> str:
+    return KINDS[kind or 'none'].name(where)
 
 
-def describe(kind, where):
-    if kind == 'full disk':
-        return 'full disk (no kill)'
-    if kind in ('train', 'saving'):
-        return f'{kind} {where}'
-    if kind == 'val':
-        return f'val {where[0]}.{where[1]}'
-    return f'{kind} {where[0]} @ {where[1]:.0%}'
+def build_segment_runner(work_dir: Path, resume: bool, options: dict):
+    """The runner of one segment, as ``tools/train.py CONFIG --work-dir DIR [--resume] --cfg-options ...``
+    builds it."""
+    from lcnet_mm.apis import build_checked_runner, build_runner_config
 
-
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location('lcnet_mm_train_tool', ROOT / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    cfg = build_runner_config(str(CONFIG), str(work_dir), options)
+    if resume:
+        cfg.resume, cfg.load_from = True, None  # the latest checkpoint of the work dir
+    return build_checked_runner(cfg)
 
 
 def fault_hook(kind, where):
@@ -146,7 +157,6 @@ def fault_hook(kind, where):
 
     class Fault(Hook):
         priority = 'LOWEST'  # after every other hook, WeightsOnlyCheckpointHook's changes included
-        armed_for_best = False
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             if kind == 'train' and runner.iter + 1 == where:
@@ -182,7 +192,7 @@ def fault_hook(kind, where):
     return Fault()
 
 
-def run_segment(train_tool, argv, kind, where, log_path: Path):
+def run_segment(work_dir: Path, resume: bool, options: dict, kind, where, log_path: Path):
     """Fork a child that trains (killed at the instant, if given); returns (how it ended, its output)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -197,7 +207,7 @@ def run_segment(train_tool, argv, kind, where, log_path: Path):
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if kind == 'full disk':  # every write past `where` bytes fails with EFBIG (Python ignores SIGXFSZ)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (where, resource.RLIM_INFINITY))
-            runner = train_tool.build_runner(argv)
+            runner = build_segment_runner(work_dir, resume, options)
             if kind not in (None, 'saving', 'full disk'):
                 runner.register_hook(fault_hook(kind, where))
             runner.train()
@@ -234,7 +244,7 @@ def whole(path: Path) -> bool:
         return False
 
 
-def inspect(work_dir: Path, best_saved: bool) -> dict:
+def check_work_dir(work_dir: Path, best_saved: bool) -> dict:
     """What a resume or a user would read, checked without torch."""
     checkpoints = sorted(p for p in work_dir.glob('*.pth'))
     truncated = [p.name for p in checkpoints if not whole(p)]
@@ -270,31 +280,8 @@ def compare(reference: Path, resumed: Path) -> dict:
     return result
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default='work_dirs/fault_injection', help='where both runs and the data go')
-    parser.add_argument(
-        '--checkpoint-hook',
-        default='AtomicCheckpointHook',
-        choices=['AtomicCheckpointHook', 'CheckpointHook'],
-        help="the run's checkpoint hook: this project's (default) or mmengine's own, for comparison",
-    )
-    args = parser.parse_args(argv)
-    base = Path(args.work_dir).absolute()
-    shutil.rmtree(base / 'uninterrupted', ignore_errors=True)
-    shutil.rmtree(base / 'killed', ignore_errors=True)
-    (base / 'logs').mkdir(parents=True, exist_ok=True)
-    options = small_run(base / 'data', args.checkpoint_hook)
-    train_tool = load_train_tool()
-
-    def command(work_dir, resume):
-        return [str(CONFIG), '--work-dir', str(work_dir), *(['--resume'] if resume else []), '--cfg-options', *options]
-
-    ended, _ = run_segment(train_tool, command(base / 'uninterrupted', False), None, None, base / 'logs' / 'full.log')
-    if ended != 'exit 0':
-        print(f'the uninterrupted run failed ({ended}); see {base / "logs" / "full.log"}', file=sys.stderr)
-        return 1
-
+def run_plan(base: Path, options: dict) -> List[dict]:
+    """Every segment of the plan, then one to the end; a row per segment."""
     rows, best_saved = [], False
     killed_dir = base / 'killed'
     for number, (kind, where) in enumerate([*PLAN, (None, None)], start=1):
@@ -303,28 +290,32 @@ def main(argv=None):
         log = base / 'logs' / f'segment_{number:02d}.log'
         if kind == 'full disk':  # a limit of half the size of the checkpoint the resume reads
             where = (killed_dir / resumes_from).stat().st_size // 2
-        ended, text = run_segment(train_tool, command(killed_dir, number > 1), kind, where, log)
+        ended, text = run_segment(killed_dir, number > 1, options, kind, where, log)
         error = re.search(r'DiskFullError: (.*)', text)
         best_saved = best_saved or 'The best checkpoint with' in text
         rows.append(
             dict(
                 segment=number,
                 kind=kind or 'none',
-                instant=describe(kind, where) if kind else 'none: run to the end',
+                instant=describe(kind, where),
                 ended=ended,
                 resumed_from=resumes_from,
                 started='Checkpoints will be saved to' in text,  # the runner got as far as training
                 error=error.group(1) if error else None,
-                **inspect(killed_dir, best_saved),
+                **check_work_dir(killed_dir, best_saved),
             )
         )
         if ended == 'exit 0':  # the run finished: instants left in the plan were not reached
             break
+    return rows
 
+
+def summarize(rows: List[dict], base: Path, hook: str) -> dict:
     kills = [r for r in rows if r['ended'].startswith('SIG')]
-    disk_full = [r for r in rows if r['instant'] == 'full disk (no kill)']
-    summary = dict(
-        checkpoint_hook=args.checkpoint_hook,
+    disk_full = [r for r in rows if r['kind'] == 'full disk']
+    finished = rows[-1]['ended'] == 'exit 0'
+    return dict(
+        checkpoint_hook=hook,
         kills=len(kills),
         kills_by_signal={s: sum(r['ended'] == s for r in kills) for s in sorted({r['ended'] for r in kills})},
         resumes_started=sum(r['started'] for r in rows[1:]),
@@ -333,15 +324,16 @@ def main(argv=None):
         best_missing=sum(r['best_missing'] for r in rows),
         pointer_broken=sum(not r['pointer_ok'] for r in rows),
         full_disk=[dict(ended=r['ended'], error=r['error']) for r in disk_full],
-        finished=rows[-1]['ended'] == 'exit 0',
+        finished=finished,
         not_reached=[describe(k, w) for k, w in PLAN[len(rows) - 1 :]],
-        weights=compare(base / 'uninterrupted', killed_dir) if rows[-1]['ended'] == 'exit 0' else None,
+        weights=compare(base / 'uninterrupted', base / 'killed') if finished else None,
     )
-    (base / 'results.json').write_text(json.dumps(dict(summary=summary, rows=rows), indent=1))
 
+
+def print_tables(rows: List[dict], summary: dict) -> None:
     print(
         f'| # | killed at | ended by | resumed from | resume started | .pth files | truncated | temp files | '
-        f'best missing | pointer OK | error shown |  ({args.checkpoint_hook})'
+        f'best missing | pointer OK | error shown |  ({summary["checkpoint_hook"]})'
     )
     print('|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
@@ -362,11 +354,11 @@ def main(argv=None):
     print()
     print('| where | instants | ended by | resumes that started | files truncated | best missing | pointer broken |')
     print('|---|---|---|---|---|---|---|')
-    for kind, label in KINDS.items():
+    for kind, described in KINDS.items():
         group = [r for r in rows if r['kind'] == kind]
         if group:
             cells = [
-                label,
+                described.label,
                 len(group),
                 ', '.join(sorted({r['ended'] for r in group})),
                 # the next segment is this one's resume (row index == this segment's number)
@@ -378,17 +370,52 @@ def main(argv=None):
             ]
             print('| ' + ' | '.join(str(c) for c in cells) + ' |')
     print(json.dumps(summary, indent=1))
-    lost = (
+
+
+def anything_lost(summary: dict) -> bool:
+    return bool(
         summary['truncated_files']
         or summary['best_missing']
         or summary['pointer_broken']
         or summary['resumes_started'] != summary['resumes']
-        or any(r['ended'] != 'exit 1' or 'cannot write' not in (r['error'] or '') for r in disk_full)
+        or any(r['ended'] != 'exit 1' or 'cannot write' not in (r['error'] or '') for r in summary['full_disk'])
         or not summary['finished']
         or summary['not_reached']
         or not all(v['equal'] for v in summary['weights'].values() if isinstance(v, dict))
     )
-    return 1 if lost else 0
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/fault_injection', help='where both runs and the data go')
+    parser.add_argument(
+        '--checkpoint-hook',
+        default='AtomicCheckpointHook',
+        choices=['AtomicCheckpointHook', 'CheckpointHook'],
+        help="the run's checkpoint hook: this project's (default) or mmengine's own, for comparison",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    base = Path(args.work_dir).absolute()
+    shutil.rmtree(base / 'uninterrupted', ignore_errors=True)
+    shutil.rmtree(base / 'killed', ignore_errors=True)
+    (base / 'logs').mkdir(parents=True, exist_ok=True)
+    options = small_run(base / 'data', args.checkpoint_hook)
+
+    ended, _ = run_segment(base / 'uninterrupted', False, options, None, None, base / 'logs' / 'full.log')
+    if ended != 'exit 0':
+        print(f'the uninterrupted run failed ({ended}); see {base / "logs" / "full.log"}', file=sys.stderr)
+        return 1
+    rows = run_plan(base, options)
+    summary = summarize(rows, base, args.checkpoint_hook)
+    from lcnet_mm.io import atomic_write
+
+    atomic_write(base / 'results.json', json.dumps(dict(summary=summary, rows=rows), indent=1))
+    print_tables(rows, summary)
+    return 1 if anything_lost(summary) else 0
 
 
 if __name__ == '__main__':

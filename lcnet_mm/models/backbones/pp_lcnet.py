@@ -1,37 +1,35 @@
 """PP-LCNet (Cui et al., 2021, "PP-LCNet: A Lightweight CPU Convolutional Neural Network",
 arXiv:2109.15099) as an OpenMMLab backbone."""
 
-import math
 from typing import Sequence, Union
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparable, make_divisible
-from .staged_backbone import PADDLE_INIT_CFG, StagedBackbone, check_scale, is_int, strides_and_dilations
+from .staged_backbone import PADDLE_INIT_CFG, BlockRow, StagedBackbone, check_scale, check_table
 
 # The whole network: one row per depthwise-separable block, one list per stage.
-# Row: [kernel_size, out_channels at scale 1.0, stride, use_se]. Stage i outputs stride 2**(i+1).
+# Row: (kernel_size, out_channels at scale 1.0, stride, use_se). Stage i outputs stride 2**(i+1).
 # The paper's choices are all visible here: 5x5 kernels only in the last seven blocks and SE only in
 # the last two, because both help accuracy most where the feature maps are small and cost least there.
 # fmt: off
 PP_LCNET = [
     # stage 0 (PaddleClas blocks2), stride 2
-    [[3, 32, 1, False]],
+    [BlockRow(3, 32, 1, False)],
     # stage 1 (blocks3), stride 4
-    [[3, 64, 2, False],
-     [3, 64, 1, False]],
+    [BlockRow(3, 64, 2, False),
+     BlockRow(3, 64, 1, False)],
     # stage 2 (blocks4), stride 8
-    [[3, 128, 2, False],
-     [3, 128, 1, False]],
+    [BlockRow(3, 128, 2, False),
+     BlockRow(3, 128, 1, False)],
     # stage 3 (blocks5), stride 16
-    [[3, 256, 2, False],
-     [5, 256, 1, False],
-     [5, 256, 1, False],
-     [5, 256, 1, False],
-     [5, 256, 1, False],
-     [5, 256, 1, False]],
+    [BlockRow(3, 256, 2, False),
+     BlockRow(5, 256, 1, False),
+     BlockRow(5, 256, 1, False),
+     BlockRow(5, 256, 1, False),
+     BlockRow(5, 256, 1, False),
+     BlockRow(5, 256, 1, False)],
     # stage 4 (blocks6), stride 32
-    [[5, 512, 2, True],
-     [5, 512, 1, True]],
+    [BlockRow(5, 512, 2, True),
+     BlockRow(5, 512, 1, True)],
 ]
 # fmt: on
 
@@ -47,7 +45,8 @@ class PPLCNet(StagedBackbone):
         scale (float): Width multiplier. Published: 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5; any
             positive number works. Every width (stem included) is ``make_divisible(c * scale, 8)``.
         arch (str | list): ``'pp_lcnet'`` or a table of stages in the same form as ``PP_LCNET``
-            (a list of stages, each a list of ``[kernel_size, out_channels, stride, use_se]``).
+            (a list of stages, each a list of :class:`BlockRow` or ``[kernel_size, out_channels, stride, use_se]``;
+            the V2 options of a row may follow).
         stem_channels (int): Stem width at scale 1.0.
         in_channels (int): Input image channels.
         out_indices (Sequence[int]): Stages whose outputs are returned; stage ``i`` of the default arch
@@ -107,103 +106,24 @@ class PPLCNet(StagedBackbone):
         self.scale = check_scale('PPLCNet', scale, self.published_scales)
         self.arch = _check_arch(self.arch_settings, arch)
         self._check_contract(len(self.arch), out_indices, frozen_stages, norm_eval, deploy)
-        stem_stride, block_strides = _stride_table(self.arch, strides)
-        if isinstance(stem_stride, tuple) or any(isinstance(s, tuple) for stage in block_strides for s in stage):
-            if output_stride is not None:
-                raise ValueError(
-                    f'PPLCNet output_stride must be None with (h, w) strides, got output_stride={output_stride!r} '
-                    f'and strides={strides!r}'
-                )
-            strides = [[(stride, 1, None) for stride in stage] for stage in block_strides]
-            every = [stem_stride] + [s for stage in block_strides for s in stage]
-            self.output_stride = tuple(math.prod(_pair(s)[axis] for s in every) for axis in (0, 1))
-        else:
-            strides = strides_and_dilations('PPLCNet', block_strides, output_stride, stem_stride)
-            self.output_stride = strides[-1][-1][2]
-
-        def width(channels):
-            return make_divisible(channels * self.scale)
-
-        layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        channels = width(stem_channels)
-        self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg, stride=stem_stride)
-        stages, stage_channels = [], []
-        for stage_table, stage_strides in zip(self.arch, strides):
-            blocks = []
-            for (kernel_size, out_channels, _, use_se), (stride, dilation, _) in zip(stage_table, stage_strides):
-                blocks.append(
-                    DepthwiseSeparable(
-                        channels,
-                        width(out_channels),
-                        kernel_size,
-                        stride,
-                        dilation,
-                        se_cfg=se_cfg if use_se else None,
-                        with_cp=with_cp,
-                        deploy=deploy,
-                        **layer_cfg,
-                    )
-                )
-                channels = width(out_channels)
-            stages.append(blocks)
-            stage_channels.append(channels)
-        self._set_stages(stages, stage_channels)
-
-
-def _pair(stride) -> tuple:
-    return stride if isinstance(stride, tuple) else (stride, stride)
-
-
-def _stride_table(arch: list, strides) -> tuple:
-    """(stem stride, per stage per block strides): the arch's own, with ``strides`` (stem, then each stage's
-    first block) put in. An (h, w) pair with equal halves becomes an int."""
-    own = [[block[2] for block in stage] for stage in arch]
-    if strides is None:
-        return 2, own
-    allowed = (
-        f'a sequence of {1 + len(arch)} strides (the stem, then the first block of each stage), each 1, 2 or an '
-        '(h, w) pair of them'
-    )
-    if not isinstance(strides, (list, tuple)) or len(strides) != 1 + len(arch):
-        raise ValueError(f'PPLCNet strides must be {allowed}, got {strides!r}')
-
-    def check(index, stride):
-        if is_int(stride) and stride in (1, 2):
-            return stride
-        if isinstance(stride, (list, tuple)) and len(stride) == 2 and all(is_int(s) and s in (1, 2) for s in stride):
-            return stride[0] if stride[0] == stride[1] else tuple(stride)
-        raise ValueError(f'PPLCNet strides[{index}] is {stride!r}: strides must be {allowed}')
-
-    stem, *firsts = [check(i, s) for i, s in enumerate(strides)]
-    return stem, [[first, *stage[1:]] for first, stage in zip(firsts, own)]
+        self._make_network(
+            self.arch,
+            in_channels,
+            stem_channels,
+            output_stride,
+            strides,
+            se_cfg=se_cfg,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            with_cp=with_cp,
+        )
 
 
 def _check_arch(arch_settings: dict, arch) -> list:
-    """Return the stage table for ``arch`` after checking every row."""
+    """The table of stages for ``arch`` (a name or a table), every row checked."""
     if isinstance(arch, str):
         if arch not in arch_settings:
             raise ValueError(f'PPLCNet arch must be one of {sorted(arch_settings)} or a table of stages, got {arch!r}')
         arch = arch_settings[arch]
-    row_help = 'each block must be [kernel_size (odd int > 0), out_channels (int > 0), stride (1 or 2), use_se (bool)]'
-    if not isinstance(arch, (list, tuple)) or len(arch) == 0:
-        raise ValueError(f'PPLCNet arch must be a non-empty list of stages, got {arch!r}')
-    for i, stage in enumerate(arch):
-        if not isinstance(stage, (list, tuple)) or len(stage) == 0:
-            raise ValueError(f'PPLCNet arch stage {i} must be a non-empty list of blocks, got {stage!r}')
-        for j, block in enumerate(stage):
-            ok = isinstance(block, (list, tuple)) and len(block) == 4
-            if ok:
-                kernel_size, out_channels, stride, use_se = block
-                ok = (
-                    is_int(kernel_size)
-                    and kernel_size > 0
-                    and kernel_size % 2 == 1
-                    and is_int(out_channels)
-                    and out_channels > 0
-                    and stride in (1, 2)
-                    and is_int(stride)
-                    and isinstance(use_se, bool)
-                )
-            if not ok:
-                raise ValueError(f'PPLCNet arch stage {i} block {j} is {block!r}: {row_help}')
-    return [[list(block) for block in stage] for stage in arch]
+    return check_table('PPLCNet', arch)

@@ -1,33 +1,37 @@
 """PP-LCNetV2 (PaddleClas, 2022), PP-LCNet's second generation for server CPUs, as an OpenMMLab backbone."""
 
-from typing import Sequence, Union
+from typing import List, Sequence, Union
 
 from lcnet_mm.registry import MODELS
-from ..layers import DepthwiseSeparableV2, make_divisible
-from .staged_backbone import PADDLE_INIT_CFG, StagedBackbone, check_scale, is_int, strides_and_dilations
+from lcnet_mm.utils import is_int_seq
+from .staged_backbone import PADDLE_INIT_CFG, BlockRow, StagedBackbone, check_scale
 
-# The whole network: one row per stage, every block of a stage alike except that the first one has the
-# stage's stride. Row: [kernel_size, out_channels at scale 1.0, stride, rep_depthwise, split_pointwise,
-# use_se, shortcut]. Stage i outputs stride 2**(i+1), as in PPLCNet.
+# The whole network: one row per stage (PP-LCNet's row type), every block of a stage alike except that the
+# first one has the stage's stride; ``depths`` repeat them. Stage i outputs stride 2**(i+1), as in PPLCNet.
 # V2 spends its extra compute where the maps are small: 5x5 re-parameterised depthwise convs in the last two
 # stages, the two-step pointwise conv and SE in stage 3, shortcuts in stage 4 (whose blocks are deepest).
 # fmt: off
 PP_LCNET_V2 = [
-    # k, out, stride, rep_dw, split_pw, se,  shortcut
-    [3,   64,  1, False, False, False, False],  # stage 0 (PaddleClas stem.1), stride 2
-    [3,  128,  2, False, False, False, False],  # stage 1 (stages.0), stride 4
-    [3,  256,  2, False, False, False, False],  # stage 2 (stages.1), stride 8
-    [5,  512,  2, True,  True,  True,  False],  # stage 3 (stages.2), stride 16
-    [5, 1024,  2, True,  False, False, True],   # stage 4 (stages.3), stride 32
+    #        k,  out, stride, use_se, rep_depthwise, split_pointwise, shortcut
+    BlockRow(3,   64, 1,      False,  False,         False,           False),  # stage 0 (PaddleClas stem.1), s2
+    BlockRow(3,  128, 2,      False,  False,         False,           False),  # stage 1 (stages.0), s4
+    BlockRow(3,  256, 2,      False,  False,         False,           False),  # stage 2 (stages.1), s8
+    BlockRow(5,  512, 2,      True,   True,          True,            False),  # stage 3 (stages.2), s16
+    BlockRow(5, 1024, 2,      False,  True,          False,           True),   # stage 4 (stages.3), s32
 ]
 # fmt: on
+
+
+def expand_stages(rows: Sequence[BlockRow], depths: Sequence[int]) -> List[List[BlockRow]]:
+    """The table of stages: each stage row ``depth`` times, only the first block at the stage's stride."""
+    return [[row] + [row._replace(stride=1)] * (depth - 1) for row, depth in zip(rows, depths)]
 
 
 @MODELS.register_module()
 class PPLCNetV2(StagedBackbone):
     """PP-LCNetV2 backbone.
 
-    A 3x3 stride-2 stem (ConvModule) followed by five stages of :class:`DepthwiseSeparableV2` blocks, built
+    A 3x3 stride-2 stem (ConvModule) followed by five stages of :class:`DepthwiseSeparable` blocks, built
     from the table ``PP_LCNET_V2``. Stage 0 is the stem's one depthwise-separable block (PaddleClas puts it
     in ``stem``); stages 1-4 are PaddleClas's four stages. Returns the feature maps of the stages in
     ``out_indices``; detection necks take ``(2, 3, 4)`` (strides 8/16/32), as with :class:`PPLCNet`.
@@ -83,48 +87,21 @@ class PPLCNetV2(StagedBackbone):
         pretrained: str = None,
     ):
         super().__init__(init_cfg=init_cfg, pretrained=pretrained)
-        self.arch = _check_arch(self.arch_settings, arch, len(self.table))
-        self.scale, self.depths = self.arch['scale'], self.arch['depths']
-        self._check_contract(len(self.table), out_indices, frozen_stages, norm_eval, deploy)
-        block_strides = [[row[2]] + [1] * (depth - 1) for row, depth in zip(self.table, self.depths)]
-        strides = strides_and_dilations('PPLCNetV2', block_strides, output_stride)
-        self.output_stride = strides[-1][-1][2]
-
-        def width(channels):
-            return make_divisible(channels * self.scale)
-
-        channels = width(stem_channels)
-        self.stem = self._build_stem(in_channels, channels, conv_cfg, norm_cfg, act_cfg)
-        stages, stage_channels = [], []
-        for row, own_strides, stage_strides in zip(self.table, block_strides, strides):
-            kernel_size, out_channels, _, rep_depthwise, split_pointwise, use_se, shortcut = row
-            blocks = []
-            for own_stride, (stride, dilation, _) in zip(own_strides, stage_strides):
-                blocks.append(
-                    DepthwiseSeparableV2(
-                        channels,
-                        width(out_channels),
-                        kernel_size,
-                        stride,
-                        dilation,
-                        own_stride=own_stride,
-                        rep_depthwise=rep_depthwise,
-                        split_pointwise=split_pointwise,
-                        se_cfg=se_cfg if use_se else None,
-                        # By the table's stride, not the dilated one: a block has the same parameters and
-                        # computes the same function at every output stride.
-                        shortcut=shortcut and own_stride == 1 and channels == width(out_channels),
-                        conv_cfg=conv_cfg,
-                        norm_cfg=norm_cfg,
-                        act_cfg=act_cfg,
-                        with_cp=with_cp,
-                        deploy=deploy,
-                    )
-                )
-                channels = width(out_channels)
-            stages.append(blocks)
-            stage_channels.append(channels)
-        self._set_stages(stages, stage_channels)
+        size = _check_arch(self.arch_settings, arch, len(self.table))
+        self.scale, self.depths = size['scale'], size['depths']
+        self.arch = expand_stages(self.table, self.depths)
+        self._check_contract(len(self.arch), out_indices, frozen_stages, norm_eval, deploy)
+        self._make_network(
+            self.arch,
+            in_channels,
+            stem_channels,
+            output_stride,
+            se_cfg=se_cfg,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            with_cp=with_cp,
+        )
 
     def describe(self) -> str:
         return f'PPLCNetV2(scale={self.scale}, depths={self.depths})'
@@ -142,11 +119,7 @@ def _check_arch(arch_settings: dict, arch, num_stages: int) -> dict:
         arch = arch_settings[arch]
     if not isinstance(arch, dict) or set(arch) != {'scale', 'depths'}:
         raise ValueError(f'{help_text}, got {arch!r}')
-    depths = arch['depths']
-    if (
-        not isinstance(depths, (list, tuple))
-        or len(depths) != num_stages
-        or not all(is_int(d) and d > 0 for d in depths)
-    ):
-        raise ValueError(f'{help_text}, got depths={depths!r}')
-    return dict(scale=check_scale('PPLCNetV2', arch['scale'], PPLCNetV2.published_scales), depths=tuple(depths))
+    if not is_int_seq(arch['depths'], minimum=1, length=num_stages):
+        raise ValueError(f'{help_text}, got depths={arch["depths"]!r}')
+    scale = check_scale('PPLCNetV2', arch['scale'], PPLCNetV2.published_scales)
+    return dict(scale=scale, depths=tuple(arch['depths']))

@@ -1,9 +1,10 @@
-"""What both PP-LCNet generations share as OpenMMLab backbones: a stem, then stages of blocks whose outputs
-are returned by ``out_indices``, with ``frozen_stages``, ``norm_eval``, an inference form (``deploy``) and
-argument checks that name the bad value and what is allowed."""
+"""What every PP-LCNet generation shares as an OpenMMLab backbone: an architecture table of BlockRows,
+a stem, then stages of :class:`DepthwiseSeparable` blocks built from the table (one loop for all generations),
+whose outputs are returned by ``out_indices``, with ``frozen_stages``, ``norm_eval``, an inference form
+(``deploy``) and argument checks that name the bad value and what is allowed."""
 
 import math
-from typing import Sequence
+from typing import List, NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
@@ -12,12 +13,64 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from lcnet_mm.io import (
-    LOCAL_CHECKPOINT_SCHEMES,
     CheckpointMismatchError,
+    is_download,
+    local_schemes,
     refuse_foreign_checkpoint,
     refuse_shape_mismatches,
 )
-from ..layers import FoldsNormsForDeploy, deploy_layer_cfg
+from lcnet_mm.utils import check_positive_number, check_stride, is_int, is_stride
+from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg, make_divisible
+
+
+class BlockRow(NamedTuple):
+    """One block of an architecture table (widths at scale 1.0). The V2 options default off: a PP-LCNet row
+    is ``BlockRow(kernel_size, out_channels, stride, use_se)``."""
+
+    kernel_size: int
+    out_channels: int
+    stride: int
+    use_se: bool = False
+    rep_depthwise: bool = False  # a re-parameterisable depthwise conv (RepDepthwiseConv)
+    split_pointwise: bool = False  # two 1x1 convs, in -> out/2 -> out
+    shortcut: bool = False  # input added to the output (where the block keeps its width at stride 1)
+
+
+ROW_HELP = (
+    'each block must be [kernel_size (odd int > 0), out_channels (int > 0), stride (1 or 2), use_se (bool)] '
+    'and optionally rep_depthwise, split_pointwise, shortcut (bools)'
+)
+
+
+def check_table(name: str, table) -> List[List[BlockRow]]:
+    """An architecture table (a non-empty list of stages, each a non-empty list of rows: BlockRows or
+    lists of their fields in order) as BlockRows, every field checked."""
+    if not isinstance(table, (list, tuple)) or len(table) == 0:
+        raise ValueError(f'{name} arch must be a non-empty list of stages, got {table!r}')
+    checked = []
+    for i, stage in enumerate(table):
+        if not isinstance(stage, (list, tuple)) or len(stage) == 0:
+            raise ValueError(f'{name} arch stage {i} must be a non-empty list of blocks, got {stage!r}')
+        rows = []
+        for j, block in enumerate(stage):
+            ok = isinstance(block, (list, tuple)) and 4 <= len(block) <= len(BlockRow._fields)
+            if ok:
+                row = BlockRow(*block)
+                ok = (
+                    is_int(row.kernel_size)
+                    and row.kernel_size > 0
+                    and row.kernel_size % 2 == 1
+                    and is_int(row.out_channels)
+                    and row.out_channels > 0
+                    and is_stride(row.stride)
+                    and all(isinstance(flag, bool) for flag in row[3:])
+                )
+            if not ok:
+                raise ValueError(f'{name} arch stage {i} block {j} is {block!r}: {ROW_HELP}')
+            rows.append(row)
+        checked.append(rows)
+    return checked
+
 
 # PaddleClas's initialisation: Kaiming-normal (fan-in) convs, norm weight 1 and bias 0.
 PADDLE_INIT_CFG = (
@@ -27,8 +80,9 @@ PADDLE_INIT_CFG = (
 
 
 class StagedBackbone(FoldsNormsForDeploy, BaseModule):
-    """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass calls :meth:`_check_contract`, builds
-    ``self.stem`` (:meth:`_build_stem`), then hands its stages' blocks to :meth:`_set_stages`."""
+    """Base of :class:`PPLCNet` and :class:`PPLCNetV2`. A subclass sets ``self.scale``, calls
+    :meth:`_check_contract`, then :meth:`_make_network` with its table: the stem and every stage come out of
+    that one loop, each block from :meth:`build_block`."""
 
     # For the error raised on a checkpoint whose tensors have other shapes.
     mismatch_hint = 'A checkpoint of another width (scale) or arch?'
@@ -45,12 +99,12 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
             name = type(self).__name__
             if not isinstance(pretrained, str):
                 raise TypeError(f'{name} pretrained must be a checkpoint path or None, got {pretrained!r}')
-            if '://' in pretrained and not pretrained.startswith(LOCAL_CHECKPOINT_SCHEMES):
+            if is_download(pretrained):
                 # open-mmlab://resnet50_v1c and the like: another network's weights, and a download
                 raise ValueError(
                     f'{name} pretrained={pretrained!r} names weights to download, not {name} weights (an mmseg '
                     'config left its ImageNet ResNet in model.pretrained?): set model.pretrained=None, or give a '
-                    f'{name} checkpoint: a local file or a {", ".join(LOCAL_CHECKPOINT_SCHEMES)} path'
+                    f'{name} checkpoint: a local file or a {", ".join(local_schemes())} path'
                 )
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
@@ -62,7 +116,7 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         self.norm_eval = norm_eval
         self.deploy = deploy
 
-    def _build_stem(self, in_channels: int, channels: int, conv_cfg, norm_cfg, act_cfg, stride=2) -> ConvModule:
+    def _build_stem(self, in_channels: int, channels: int, stride, conv_cfg, norm_cfg, act_cfg) -> ConvModule:
         """The 3x3 conv + norm + act both generations start with, stride 2 unless a task model's strides say
         otherwise (norm folded when ``deploy``)."""
         return ConvModule(
@@ -76,13 +130,86 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
             **deploy_layer_cfg(self.deploy, norm_cfg),
         )
 
-    def _set_stages(self, stages: Sequence[Sequence[nn.Module]], stage_channels: Sequence[int]):
-        """``self.stages`` from each stage's blocks, the channels a neck reads off ``out_indices``
-        (``self.out_channels``), then the freezing that ``frozen_stages`` asks for."""
+    def _make_network(
+        self,
+        table: List[List[BlockRow]],
+        in_channels: int,
+        stem_channels: int,
+        output_stride=None,
+        strides=None,
+        **block_cfg,
+    ):
+        """The stem and the stages of ``table`` (every width ``make_divisible(c * self.scale)``), then
+        ``out_channels`` and the freezing. ``strides`` (stem, then each stage's first block) and ``output_stride``
+        are the constructor arguments of that name; ``block_cfg`` goes to :meth:`build_block`."""
+        name = type(self).__name__
+        stem_stride, own_strides = override_strides(name, table, strides)
+        if isinstance(stem_stride, tuple) or any(isinstance(s, tuple) for stage in own_strides for s in stage):
+            if output_stride is not None:
+                raise ValueError(
+                    f'{name} output_stride must be None with (h, w) strides, got output_stride={output_stride!r} '
+                    f'and strides={strides!r}'
+                )
+            run_strides = [[(stride, 1) for stride in stage] for stage in own_strides]
+            every = [stem_stride] + [s for stage in own_strides for s in stage]
+            self.output_stride = tuple(math.prod(_pair(s)[axis] for s in every) for axis in (0, 1))
+        else:
+            run_strides, self.output_stride = strides_and_dilations(name, own_strides, output_stride, stem_stride)
+
+        channels = self.width(stem_channels)
+        layer_cfg = {key: block_cfg.get(key) for key in ('conv_cfg', 'norm_cfg', 'act_cfg')}
+        self.stem = self._build_stem(in_channels, channels, stem_stride, **layer_cfg)
+        stages = []
+        for rows, stage_own, stage_run in zip(table, own_strides, run_strides):
+            blocks = []
+            for row, own_stride, (stride, dilation) in zip(rows, stage_own, stage_run):
+                out_channels = self.width(row.out_channels)
+                blocks.append(self.build_block(channels, out_channels, row, stride, dilation, own_stride, **block_cfg))
+                channels = out_channels
+            stages.append(blocks)
         self.stages = nn.ModuleList(nn.Sequential(*blocks) for blocks in stages)
-        self.stage_channels = list(stage_channels)
+        self.stage_channels = [self.width(rows[-1].out_channels) for rows in table]
         self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
         self._freeze_stages()
+
+    def width(self, channels: int) -> int:
+        return make_divisible(channels * self.scale)
+
+    def build_block(
+        self,
+        in_channels: int,
+        out_channels: int,
+        row: BlockRow,
+        stride,
+        dilation: int,
+        own_stride,
+        se_cfg=None,
+        conv_cfg=None,
+        norm_cfg=None,
+        act_cfg=None,
+        with_cp=False,
+    ) -> nn.Module:
+        """One block of ``row``: run at ``stride`` and ``dilation``; ``own_stride`` is its stride in the table
+        (before ``output_stride`` traded it for dilation)."""
+        return DepthwiseSeparable(
+            in_channels,
+            out_channels,
+            row.kernel_size,
+            stride,
+            dilation,
+            se_cfg=se_cfg if row.use_se else None,
+            rep_depthwise=row.rep_depthwise,
+            split_pointwise=row.split_pointwise,
+            # By the table's stride, not the dilated one: a block has the same parameters and computes the same
+            # function at every output stride.
+            shortcut=row.shortcut and own_stride == 1 and in_channels == out_channels,
+            own_stride=own_stride,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            with_cp=with_cp,
+            deploy=self.deploy,
+        )
 
     def describe(self) -> str:
         """The model as named in errors, e.g. ``PPLCNet(scale=1.0)``."""
@@ -141,21 +268,35 @@ def _pretrained_checkpoint(init_cfg):
 
 
 def check_scale(name: str, scale, published: Sequence[float]) -> float:
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        raise TypeError(
-            f'{name} scale must be a positive number (published: {tuple(published)}), got {scale!r} of type '
-            f'{type(scale).__name__}'
-        )
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(
-            f'{name} scale must be a positive finite number (published: {tuple(published)}), got {scale!r}'
-        )
-    return float(scale)
+    return check_positive_number(scale, f'{name} scale', f'published: {tuple(published)}')
 
 
-def strides_and_dilations(name: str, stage_strides: list, output_stride, stem_stride: int = 2) -> list:
-    """Per stage, per block: (stride, dilation, output stride after the block) for ``output_stride``, given the
-    blocks' own strides (``stage_strides[i][j]``) after the stem's.
+def _pair(stride) -> tuple:
+    return stride if isinstance(stride, tuple) else (stride, stride)
+
+
+def override_strides(name: str, table: List[List[BlockRow]], strides) -> tuple:
+    """(stem stride, per stage per block strides): the table's own, with ``strides`` (stem, then each stage's
+    first block) put in. An (h, w) pair with equal halves becomes an int."""
+    own = [[row.stride for row in stage] for stage in table]
+    if strides is None:
+        return 2, own
+    allowed = (
+        f'a sequence of {1 + len(table)} strides (the stem, then the first block of each stage), each 1, 2 or an '
+        '(h, w) pair of them'
+    )
+    if not isinstance(strides, (list, tuple)) or len(strides) != 1 + len(table):
+        raise ValueError(f'{name} strides must be {allowed}, got {strides!r}')
+    if not all(is_stride(s, allow_pair=True) for s in strides):
+        bad = next(i for i, s in enumerate(strides) if not is_stride(s, allow_pair=True))
+        raise ValueError(f'{name} strides[{bad}] is {strides[bad]!r}: strides must be {allowed}')
+    stem, *firsts = [check_stride(s, f'{name} strides', allow_pair=True) for s in strides]
+    return stem, [[first, *stage[1:]] for first, stage in zip(firsts, own)]
+
+
+def strides_and_dilations(name: str, stage_strides: list, output_stride, stem_stride: int = 2) -> tuple:
+    """Per stage, per block: (stride, dilation) for ``output_stride``, given the blocks' own strides
+    (``stage_strides[i][j]``) after the stem's; and the output stride reached.
 
     A stride-2 block that would take the map past ``output_stride`` runs at stride 1 with the dilation
     so far; the blocks after it dilate by the stride given up (DeepLab's convention)."""
@@ -176,13 +317,13 @@ def strides_and_dilations(name: str, stage_strides: list, output_stride, stem_st
         rows = []
         for stride in strides:
             if stride > 1 and current * stride > output_stride:
-                rows.append((1, dilation, current))
+                rows.append((1, dilation))
                 dilation *= stride
             else:
                 current *= stride
-                rows.append((stride, dilation, current))
+                rows.append((stride, dilation))
         table.append(rows)
-    return table
+    return table, current
 
 
 def check_out_indices(name: str, out_indices, num_stages: int) -> tuple:
@@ -211,7 +352,3 @@ def check_frozen_stages(name: str, frozen_stages, num_stages: int) -> int:
             f'{name} frozen_stages must be in [-1, {num_stages - 1}] (-1: nothing frozen), got {frozen_stages}'
         )
     return frozen_stages
-
-
-def is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -59,6 +59,7 @@ class DistilledImageClassifier(FrozenTeacherMixin, ImageClassifier):
                 f'{self.teacher_named()} predicts {theirs} classes, the student {ours}: distillation matches '
                 'class by class; use a teacher trained on the same classes'
             )
+        self.check_normalisation(teacher)
 
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
         feats = self.extract_feat(inputs)

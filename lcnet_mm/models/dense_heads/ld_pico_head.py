@@ -14,7 +14,6 @@ teacher head's ``(cls_scores, bbox_preds)``; :class:`DistilledSingleStageDetecto
 
 from typing import List, Optional, Sequence, Tuple
 
-import torch
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.structures import InstanceData
@@ -23,11 +22,22 @@ from torch import Tensor
 from lcnet_mm.registry import MODELS
 from .pico_head import PicoHead, PicoHeadV2
 
+# T = 10 as mmdet's LD configs. The weight: mmdet's LDHead sums over positives (0.25 per side); these
+# heads average over them, as their DFL term, and at 1.0 LD starts at 1.4x the DFL term on the shapes demo.
+DEFAULT_LOSS_LD = dict(type='KnowledgeDistillationKLDivLoss', loss_weight=1.0, T=10)
+
 
 class LocalizationDistillationMixin:
-    """``loss_ld`` on the positives of a PicoDet head (one of :class:`PicoHeadV2`'s family)."""
+    """``loss_ld`` on the positives of a PicoDet head (one of :class:`PicoHeadV2`'s family).
 
-    def init_ld(self, loss_ld: dict) -> None:
+    Args:
+        loss_ld (dict): The distillation loss of (student logits, teacher logits) per box side, e.g. mmdet's
+            ``KnowledgeDistillationKLDivLoss`` with its temperature ``T``.
+        Others: those of the head.
+    """
+
+    def __init__(self, *args, loss_ld: dict = DEFAULT_LOSS_LD, **kwargs):
+        super().__init__(*args, **kwargs)
         self.loss_ld = MMDET_MODELS.build(loss_ld)  # mmdet's losses by their names, as the other loss_* terms
 
     def loss(self, x: Tuple[Tensor], out_teacher: Sequence[List[Tensor]], batch_data_samples) -> dict:
@@ -68,45 +78,23 @@ class LocalizationDistillationMixin:
             losses['loss_ld'] = bbox_preds[0].sum() * 0
             return losses
         bins = self.reg_max + 1
-
-        def positive_sides(preds: List[Tensor]) -> Tensor:
-            # (N, 4 * bins, H, W) per level -> one row per positive's side, in losses_and_positives' order
-            flat = torch.cat([p.permute(0, 2, 3, 1).reshape(p.shape[0], -1, 4 * bins) for p in preds], 1)
-            return flat.reshape(-1, 4 * bins)[pos].reshape(-1, bins).float()
-
+        # the teacher's distributions at the student's positives, one row per side, as positives['bbox_dists']
+        teacher_dists = self.flatten_bbox_preds(teacher_bbox_preds).reshape(-1, 4 * bins)[pos].reshape(-1, bins)
         losses['loss_ld'] = self.loss_ld(
-            positive_sides(bbox_preds),
-            positive_sides(teacher_bbox_preds).detach(),
+            positives['bbox_dists'],
+            teacher_dists.detach(),
             weight=positives['weights'][:, None].expand(-1, 4).reshape(-1),
             avg_factor=4.0 * positives['avg_factor'],
         )
         return losses
 
 
-# T = 10 as mmdet's LD configs. The weight: mmdet's LDHead sums over positives (0.25 per side); these
-# heads average over them, as their DFL term, and at 1.0 LD starts at 1.4x the DFL term on the shapes demo.
-DEFAULT_LOSS_LD = dict(type='KnowledgeDistillationKLDivLoss', loss_weight=1.0, T=10)
-
-
 @MODELS.register_module()
 class LDPicoHeadV2(LocalizationDistillationMixin, PicoHeadV2):
-    """:class:`PicoHeadV2` with localization distillation from a teacher's box-side distributions.
-
-    Args:
-        loss_ld (dict): The distillation loss of (student logits, teacher logits) per box side, e.g. mmdet's
-            ``KnowledgeDistillationKLDivLoss`` with its temperature ``T``.
-        Others: as :class:`PicoHeadV2`.
-    """
-
-    def __init__(self, *args, loss_ld: dict = DEFAULT_LOSS_LD, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.init_ld(loss_ld)
+    """:class:`PicoHeadV2` with localization distillation from a teacher's box-side distributions (``loss_ld``,
+    see :class:`LocalizationDistillationMixin`)."""
 
 
 @MODELS.register_module()
 class LDPicoHead(LocalizationDistillationMixin, PicoHead):
     """:class:`PicoHead` (PicoDet v1) with localization distillation; arguments as :class:`LDPicoHeadV2`."""
-
-    def __init__(self, *args, loss_ld: dict = DEFAULT_LOSS_LD, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.init_ld(loss_ld)

@@ -23,11 +23,21 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from lcnet_mm.registry import MODELS
+from lcnet_mm.utils import check_int, check_odd_int
 from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg
 
 # PaddleDetection's epsilon under the square root of the v2 score: part of the function being ported.
 SCORE_EPS = 1e-9
 _ASSIGNERS = (ATSSAssigner, TaskAlignedAssigner, SimOTAAssigner)
+# One anchor per location, 5 strides wide (what ATSS's candidate boxes are), at PicoDet's four levels.
+ANCHOR_GENERATOR = dict(
+    type='AnchorGenerator',
+    ratios=[1.0],
+    octave_base_scale=5,
+    scales_per_octave=1,
+    strides=[8, 16, 32, 64],
+    center_offset=0.5,
+)
 
 
 class PicoSE(nn.Module):
@@ -97,14 +107,7 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         norm_cfg: dict = dict(type='BN'),
         act_cfg: dict = dict(type='HSwish'),
         deploy: bool = False,
-        anchor_generator: dict = dict(
-            type='AnchorGenerator',
-            ratios=[1.0],
-            octave_base_scale=5,
-            scales_per_octave=1,
-            strides=[8, 16, 32, 64],
-            center_offset=0.5,
-        ),
+        anchor_generator: dict = ANCHOR_GENERATOR,
         loss_cls: dict = dict(type='lcnet_mm.ProbabilityVarifocalLoss', use_sigmoid=True, loss_weight=1.0),
         loss_bbox: dict = dict(type='GIoULoss', loss_weight=2.5),
         loss_dfl: dict = dict(type='DistributionFocalLoss', loss_weight=0.5),
@@ -118,15 +121,9 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         **kwargs,
     ):
         name = type(self).__name__
-        for arg, value, low in (
-            ('stacked_convs', stacked_convs, 1),
-            ('reg_max', reg_max, 1),
-            ('kernel_size', kernel_size, 1),
-        ):
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
-                raise ValueError(f'{name} {arg} must be an int >= {low}, got {value!r}')
-        if kernel_size % 2 == 0:
-            raise ValueError(f'{name} kernel_size must be odd, got {kernel_size}')
+        check_int(stacked_convs, f'{name} stacked_convs', minimum=1)
+        check_int(reg_max, f'{name} reg_max', minimum=1)
+        check_odd_int(kernel_size, f'{name} kernel_size')
         if not loss_cls.get('use_sigmoid', False):
             raise ValueError(
                 f'{name} scores are per-class probabilities: loss_cls needs use_sigmoid=True, got {loss_cls}'
@@ -246,6 +243,12 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         )
         return losses
 
+    def flatten_bbox_preds(self, bbox_preds: List[Tensor]) -> Tensor:
+        """Per level (N, 4 * (reg_max + 1), H, W) -> (N, priors of every level, 4 * (reg_max + 1)), float32, in the
+        order of the priors."""
+        bins = 4 * (self.reg_max + 1)
+        return torch.cat([p.permute(0, 2, 3, 1).reshape(p.shape[0], -1, bins) for p in bbox_preds], 1).float()
+
     def losses_and_positives(
         self,
         cls_scores: List[Tensor],
@@ -255,8 +258,8 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         batch_gt_instances_ignore: Optional[List[InstanceData]] = None,
     ) -> Tuple[dict, dict]:
         """The losses, and the positives they were computed on: ``index`` into the batch's priors (images
-        concatenated, levels in order), their soft ``weights`` and the ``avg_factor`` that normalises them (what
-        a distillation term on the same positives needs)."""
+        concatenated, levels in order), their soft ``weights``, the ``avg_factor`` that normalises them and their
+        box-side distribution logits ``bbox_dists`` (what a distillation term on the same positives needs)."""
         num_imgs = len(batch_img_metas)
         device = cls_scores[0].device
         mlvl_anchors = self.prior_generator.grid_priors([s.shape[-2:] for s in cls_scores], device=device)
@@ -269,7 +272,7 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
 
         scores = torch.cat([s.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.cls_out_channels) for s in cls_scores], 1)
         bins = self.reg_max + 1
-        regs = torch.cat([r.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4 * bins) for r in bbox_preds], 1).float()
+        regs = self.flatten_bbox_preds(bbox_preds)
         distances = self.integral(regs).reshape(num_imgs, -1, 4) * strides[None, :, None]
         boxes = self.bbox_coder.decode(centers.expand(num_imgs, -1, -1), distances)
 
@@ -297,7 +300,13 @@ class PicoHeadV2(FoldsNormsForDeploy, GFLHead):
         loss_cls = self.loss_cls(scores.reshape(-1, self.cls_out_channels), score_targets, avg_factor=avg_factor)
 
         weights = soft_targets[pos]
-        positives = dict(index=pos, weights=weights, avg_factor=avg_factor)
+        # the positives' box-side distribution logits, one row per side (what a distillation term compares)
+        positives = dict(
+            index=pos,
+            weights=weights,
+            avg_factor=avg_factor,
+            bbox_dists=regs.reshape(-1, 4 * bins)[pos].reshape(-1, bins),
+        )
         if len(pos) == 0:
             zero = regs.sum() * 0
             return dict(loss_cls=loss_cls, loss_bbox=zero, loss_dfl=zero), positives

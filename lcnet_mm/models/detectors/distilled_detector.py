@@ -19,10 +19,6 @@ from lcnet_mm.registry import MODELS
 from ..frozen_teacher import FrozenTeacherMixin
 
 
-def _values(tensor):
-    return None if tensor is None else [round(v, 4) for v in tensor.flatten().tolist()]
-
-
 @MODELS.register_module()
 class DistilledSingleStageDetector(FrozenTeacherMixin, SingleStageDetector):
     """A ``SingleStageDetector`` (the student) whose head learns from a frozen teacher's head outputs.
@@ -64,15 +60,7 @@ class DistilledSingleStageDetector(FrozenTeacherMixin, SingleStageDetector):
                     f'{self.teacher_named()} has {name} {teach}, the student {student}: localization distillation '
                     'compares the two heads prior by prior and bin by bin'
                 )
-        for name in ('mean', 'std'):
-            student, teach = getattr(self.data_preprocessor, name, None), getattr(teacher.data_preprocessor, name, None)
-            if student is None or teach is None or not torch.equal(student, teach):
-                raise ValueError(
-                    f'{self.teacher_named()} normalises images with {name} {_values(teach)}, the student with '
-                    f"{_values(student)}: the teacher sees the student's preprocessed batch; use one normalisation"
-                )
-        if self.data_preprocessor._channel_conversion != teacher.data_preprocessor._channel_conversion:
-            raise ValueError(f'{self.teacher_named()} and the student differ in bgr_to_rgb')
+        self.check_normalisation(teacher)
 
     def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> dict:
         x = self.extract_feat(batch_inputs)

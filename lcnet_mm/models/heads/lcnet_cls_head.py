@@ -7,6 +7,7 @@ from mmpretrain.models.heads import ClsHead
 
 from lcnet_mm.io import refuse_shape_mismatches
 from lcnet_mm.registry import MODELS
+from lcnet_mm.utils import check_int
 
 
 @MODELS.register_module()
@@ -50,8 +51,7 @@ class LCNetClsHead(ClsHead):
             ('in_channels', in_channels),
             ('head_channels', head_channels),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'LCNetClsHead {name} must be a positive int, got {value!r}')
+            check_int(value, f'LCNetClsHead {name}', minimum=1)
         if not 0 <= dropout_ratio < 1:
             raise ValueError(f'LCNetClsHead dropout_ratio must be in [0, 1), got {dropout_ratio!r}')
         self.num_classes = num_classes

@@ -1,5 +1,5 @@
+from .depthwise_conv import RepDepthwiseConv, depthwise_conv_module, run_depthwise
 from .depthwise_separable import DepthwiseSeparable
-from .depthwise_separable_v2 import DepthwiseSeparableV2
 from .make_divisible import make_divisible
 from .norm_folding import (
     FoldsNormsForDeploy,
@@ -8,14 +8,14 @@ from .norm_folding import (
     fold_norm_into_conv,
     folded_weight_and_bias,
 )
-from .rep_depthwise import RepDepthwiseConv
 from .squeeze_excitation import SqueezeExcitation
 
 __all__ = [
     'DepthwiseSeparable',
-    'DepthwiseSeparableV2',
     'RepDepthwiseConv',
     'SqueezeExcitation',
+    'depthwise_conv_module',
+    'run_depthwise',
     'make_divisible',
     'fold_norm_into_conv',
     'folded_weight_and_bias',

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from lcnet_mm.registry import MODELS
+from lcnet_mm.utils import check_int
 from .path_aggregation import PathAggregation
 
 
@@ -46,9 +47,7 @@ class CSPPAN(PathAggregation):
     """
 
     def __init__(self, *args, num_csp_blocks: int = 1, **kwargs):
-        if not (isinstance(num_csp_blocks, int) and num_csp_blocks >= 1):
-            raise ValueError(f'CSPPAN num_csp_blocks must be a positive int, got {num_csp_blocks!r}')
-        self.num_csp_blocks = num_csp_blocks
+        self.num_csp_blocks = check_int(num_csp_blocks, 'CSPPAN num_csp_blocks', minimum=1)
         super().__init__(*args, **kwargs)
 
     def build_fusion_block(self) -> nn.Module:

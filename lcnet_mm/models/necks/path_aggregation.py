@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
+from lcnet_mm.utils import check_int, check_odd_int, is_int_seq
 from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg
 
 
@@ -58,12 +59,8 @@ class PathAggregation(FoldsNormsForDeploy, BaseModule):
                 f'{type(self).__name__} num_outs must be {num_inputs} (one output per input) or {num_inputs + 1} '
                 f'(plus a coarser level), got {num_outs!r}'
             )
-        if not (isinstance(out_channels, int) and out_channels > 0):
-            raise ValueError(f'{type(self).__name__} out_channels must be a positive int, got {out_channels!r}')
-        if not (isinstance(kernel_size, int) and kernel_size > 0 and kernel_size % 2):
-            raise ValueError(f'{type(self).__name__} kernel_size must be an odd positive int, got {kernel_size!r}')
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
+        self.out_channels = check_int(out_channels, f'{type(self).__name__} out_channels', minimum=1)
+        self.kernel_size = check_odd_int(kernel_size, f'{type(self).__name__} kernel_size')
         self.deploy = deploy
         self.layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
 
@@ -120,12 +117,6 @@ class PathAggregation(FoldsNormsForDeploy, BaseModule):
 
 
 def _check_in_channels(name: str, in_channels) -> list:
-    ok = (
-        isinstance(in_channels, Sequence)
-        and not isinstance(in_channels, str)
-        and len(in_channels) >= 2
-        and all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in in_channels)
-    )
-    if not ok:
+    if not (is_int_seq(in_channels, minimum=1) and len(in_channels) >= 2):
         raise ValueError(f'{name} in_channels must be a list of at least two positive ints, got {in_channels!r}')
     return list(in_channels)

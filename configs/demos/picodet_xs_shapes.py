@@ -1,8 +1,8 @@
 # PicoDet-XS (PP-LCNet x0.35, LCPAN 96, PicoHeadV2 with 2 tower convs) on the embedded synthetic set: the
-# PicoDet-S demo (configs/picodet_shapes.py) with PaddleDetection's XS backbone. The student of the detection
+# PicoDet-S demo (configs/demos/picodet_shapes.py) with PaddleDetection's XS backbone. The student of the detection
 # distillation demo (configs/distillation/README.md), trained here without a teacher.
 #
-#   python tools/train.py configs/picodet_xs_shapes.py
+#   python tools/train.py configs/demos/picodet_xs_shapes.py
 _base_ = './picodet_shapes.py'
 
 model = dict(

@@ -2,8 +2,8 @@
 # baseline. Same data, neck, head, schedule and time budget; only the backbone (and the neck's input
 # channels) change.
 #
-#   python tools/train.py configs/mobilenetv2_fcos.py
-_base_ = './lcnet_fcos.py'
+#   python tools/train.py configs/demos/mobilenetv2_fcos.py
+_base_ = '../lcnet_fcos.py'
 
 model = dict(
     backbone=dict(

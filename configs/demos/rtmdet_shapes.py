@@ -1,9 +1,9 @@
 # RTMDet-tiny with PP-LCNet x0.75 (configs/rtmdet/, mmdet's model with the backbone swapped) on the embedded
 # synthetic set: the same data, augmentation and optimiser (AdamW 8e-3) as configs/lcnet_fcos.py and
-# configs/picodet_shapes.py, for the side-by-side figures in docs/detection.md.
+# configs/demos/picodet_shapes.py, for the side-by-side figures in docs/detection.md.
 #
-#   python tools/train.py configs/rtmdet_shapes.py
-_base_ = './lcnet_fcos.py'
+#   python tools/train.py configs/demos/rtmdet_shapes.py
+_base_ = '../lcnet_fcos.py'
 
 neck_channels = 96
 model = dict(

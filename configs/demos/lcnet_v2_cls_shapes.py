@@ -1,7 +1,7 @@
-# The embedded classification demo (configs/lcnet_cls_shapes.py: five shape classes at 64x64 px, generated
+# The embedded classification demo (configs/demos/lcnet_cls_shapes.py: five shape classes at 64x64 px, generated
 # once under data/synthetic_shapes_cls/) with a PP-LCNetV2 small classifier trained from scratch.
 #
-#   python tools/train.py configs/lcnet_v2_cls_shapes.py
+#   python tools/train.py configs/demos/lcnet_v2_cls_shapes.py
 _base_ = './lcnet_cls_shapes.py'
 
 model = dict(

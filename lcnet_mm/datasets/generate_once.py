@@ -1,18 +1,17 @@
-"""Generate a data set directory at most once, atomically, across processes.
+"""Generate a data set directory at most once, across processes.
 
-The data is written into a temporary sibling directory and renamed into place only when complete,
-with a manifest that records the generation parameters. A later run trusts a directory only if its
-manifest matches; an interrupted generation leaves at most a temporary directory, which is removed.
-A file lock keeps two processes (distributed ranks, parallel test workers) from generating twice.
+The data is written through :func:`lcnet_mm.io.atomic_directory` (a temporary sibling renamed into place only
+when complete), with a manifest that records the generation parameters. A later run trusts a directory only if its
+manifest matches; an interrupted generation leaves at most a temporary directory, which the next one removes. A
+file lock keeps two processes (distributed ranks, parallel test workers) from generating twice.
 """
 
 import fcntl
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
+
+from lcnet_mm.io import atomic_directory, remove_stale_temporaries
 
 MANIFEST = 'manifest.json'
 
@@ -38,20 +37,9 @@ def ensure_generated(root, params: dict, generate: Callable[[Path, dict], None],
         fcntl.flock(lock, fcntl.LOCK_EX)
         if read_manifest(root) == params:  # another process finished it while we waited
             return root
-        for stale in root.parent.glob(f'.{root.name}.tmp-*'):
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.tmp-', dir=root.parent))
-        try:
+        remove_stale_temporaries(root.parent, f'{root.name}-')
+        with atomic_directory(root) as tmp:
             log(f'generating {root} (once; params {params})')
             generate(tmp, params)
             (tmp / MANIFEST).write_text(json.dumps(params, indent=1, sort_keys=True))
-            if root.exists():
-                old = Path(tempfile.mkdtemp(prefix=f'.{root.name}.tmp-', dir=root.parent))
-                os.rename(root, old / 'old')
-                os.rename(tmp, root)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tmp, root)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return root

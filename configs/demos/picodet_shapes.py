@@ -1,11 +1,11 @@
 # PicoDet-S (PP-LCNet x0.75, LCPAN, PicoHeadV2): PP-LCNet's own detector on the embedded synthetic set.
 #
-#   python tools/train.py configs/picodet_shapes.py
+#   python tools/train.py configs/demos/picodet_shapes.py
 #
 # The same data, augmentation and optimiser as configs/lcnet_fcos.py, within 10 minutes of training on a slow
 # 2-core CPU (2 epochs: docs/training_speed.md), so that the two compare (docs/detection.md has the curves,
 # tools/benchmark.py the latencies). The COCO recipe of PaddleDetection is in configs/picodet/.
-_base_ = './lcnet_fcos.py'
+_base_ = '../lcnet_fcos.py'
 
 scale = 0.75
 backbone_channels = [96, 192, 384]  # make_divisible(c * 0.75, 8) for the stride-8/16/32 stages

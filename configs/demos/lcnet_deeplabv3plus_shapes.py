@@ -1,7 +1,7 @@
 # DeepLabV3+ with a PP-LCNet x1.0 backbone at output stride 16: the project's semantic-segmentation demo
 # and the paper's segmentation setting.
 #
-#   python tools/train.py configs/lcnet_deeplabv3plus_shapes.py
+#   python tools/train.py configs/demos/lcnet_deeplabv3plus_shapes.py
 #
 # Trains from scratch on the embedded synthetic segmentation set (the shapes of the detection set as
 # per-pixel masks: background, which includes every distractor, + 5 shape classes), generated once under

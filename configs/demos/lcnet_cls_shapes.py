@@ -2,7 +2,7 @@
 # classes at 64x64 px, generated once under data/synthetic_shapes_cls/ in mmpretrain's CustomDataset
 # folder layout. A few minutes on a 2-core CPU; the ImageNet configs are in configs/pplcnet/.
 #
-#   python tools/train.py configs/lcnet_cls_shapes.py
+#   python tools/train.py configs/demos/lcnet_cls_shapes.py
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['lcnet_mm'], allow_failed_imports=False)

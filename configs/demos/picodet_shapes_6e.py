@@ -1,7 +1,7 @@
-# The embedded PicoDet-S demo (configs/picodet_shapes.py) trained 6 epochs instead of 2: the PicoDet teacher
+# The embedded PicoDet-S demo (configs/demos/picodet_shapes.py) trained 6 epochs instead of 2: the PicoDet teacher
 # of the detection distillation demo (configs/distillation/README.md).
 #
-#   python tools/train.py configs/picodet_shapes_6e.py
+#   python tools/train.py configs/demos/picodet_shapes_6e.py
 _base_ = './picodet_shapes.py'
 
 max_epochs = 6
