@@ -7,22 +7,25 @@ toolbox is its ``default_scope``; the model is built in that toolbox's registry 
 """
 
 import importlib
+import itertools
 import os.path as osp
 from typing import Optional, Tuple
 
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.registry import DefaultScope, init_default_scope
+from mmengine.registry import DefaultScope
 
 from .io import load_checkpoint
 from .registry import TOOLBOXES
+from .utils import ConfigError
 
-PACKAGE_CONFIG = '::'  # 'mmdet::fcos/...': a config shipped inside a toolbox's package
+PACKAGE_CONFIG = '::'
+_SCOPE_INSTANCES = itertools.count()  # 'mmdet::fcos/...': a config shipped inside a toolbox's package
 
 
 def load_config(config, cfg_options: Optional[dict] = None) -> Config:
     """``config`` (a path, ``'<toolbox>::<name>'`` or a ``Config``) with ``cfg_options`` merged in. A file that is
-    not there is named."""
+    not there is a :class:`~lcnet_mm.utils.ConfigError` that names it."""
     if isinstance(config, Config):
         cfg = config
     elif isinstance(config, str) and PACKAGE_CONFIG in config:
@@ -31,10 +34,10 @@ def load_config(config, cfg_options: Optional[dict] = None) -> Config:
         try:
             cfg = get_config(config)
         except (FileNotFoundError, ValueError, KeyError) as error:
-            raise FileNotFoundError(f'config {config!r} is not a config of that package ({error})') from None
+            raise ConfigError(f'config {config!r} is not a config of that package ({error})') from None
     elif isinstance(config, str):
         if not osp.isfile(config):
-            raise FileNotFoundError(f'config file {config!r} does not exist')
+            raise ConfigError(f'config file {config!r} does not exist')
         cfg = Config.fromfile(config)
     else:
         raise TypeError(f'config must be a path, a "<toolbox>::<name>" config or a Config, got {config!r}')
@@ -47,10 +50,19 @@ def toolbox_of(cfg: Config, default: Optional[str] = None) -> str:
     """The toolbox a config belongs to, from its ``default_scope`` (``default`` where it has none)."""
     scope = cfg.get('default_scope') or default
     if scope not in TOOLBOXES:
-        raise ValueError(
+        raise ConfigError(
             f'config default_scope is {scope!r}; lcnet-mm runs configs whose default_scope is one of {TOOLBOXES}'
         )
     return scope
+
+
+def make_scope_current(toolbox: str) -> None:
+    """Make ``toolbox`` the current default scope, as mmengine's ``init_default_scope`` does, without its warning
+    when another scope was current: a process that builds models of several toolboxes (a benchmark of an mmdet
+    and an mmpretrain config, a test session) switches on purpose."""
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != toolbox:
+        DefaultScope.get_instance(f'{toolbox}-{next(_SCOPE_INSTANCES)}', scope_name=toolbox)
 
 
 def build_module(cfg: dict, toolbox: str) -> nn.Module:
@@ -92,7 +104,7 @@ def build_model_from_config(
         model_cfg.backbone = model_cfg.backbone.copy()
         model_cfg.backbone.pop('init_cfg', None)
     if set_default_scope:
-        init_default_scope(toolbox)
+        make_scope_current(toolbox)
     model = build_module(model_cfg, toolbox)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, strict=True)

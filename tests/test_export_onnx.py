@@ -157,3 +157,61 @@ def test_export_tool_picodet_raw_maps_and_decoding(tmp_path, capsys):
     reference = decode_detections(model, model_outputs(model, images), (320, 256))
     assert len(decoded[0]) == len(reference[0]) == 100
     torch.testing.assert_close(decoded[0].bboxes, reference[0].bboxes, rtol=1e-4, atol=1e-3)
+
+
+# One model of each kind the shipped demos and the main job build; the demos not named here build one of these
+# (another width, another schedule): the test below checks that.
+EXPORTED_DEMOS = (
+    'lcnet_fcos.py',
+    'demos/lcnet_cls_shapes.py',
+    'demos/lcnet_v2_cls_shapes.py',
+    'demos/lcnet_deeplabv3plus_shapes.py',
+    'demos/picodet_shapes.py',
+    'demos/rtmdet_shapes.py',
+    'demos/mobilenetv2_fcos.py',
+)
+
+
+def _kinds(config):
+    model, _ = build_model_from_config(str(ROOT / 'configs' / config))
+    return tuple(type(module).__name__ for module in model.children())
+
+
+def test_every_demo_builds_a_kind_of_model_that_the_export_test_covers():
+    covered = {_kinds(config) for config in EXPORTED_DEMOS}
+    demos = sorted(p.relative_to(ROOT / 'configs').as_posix() for p in (ROOT / 'configs' / 'demos').glob('*.py'))
+    assert demos and all(_kinds(config) in covered for config in demos)
+
+
+def trained_like_model(config):
+    """The config's model as training leaves it: every norm with its own affine parameters and the running statistics
+    of training-mode forwards (so that folding changes the arithmetic), outputs of a trained scale."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    model, _ = build_model_from_config(str(ROOT / 'configs' / config))
+    model.init_weights()
+    generator = torch.Generator().manual_seed(0)
+    for module in model.modules():
+        if isinstance(module, _BatchNorm):
+            module.weight.data = torch.rand(module.weight.shape, generator=generator) + 0.5
+            module.bias.data = torch.randn(module.bias.shape, generator=generator) * 0.3
+            module.momentum = None
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(2, 3, 128, 128, generator=generator) * 1.5, mode='tensor')
+    return model.eval()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', EXPORTED_DEMOS)
+def test_every_demo_exports_within_the_default_tolerance(tmp_path, config):
+    """What tools/export_onnx.py checks, on each kind of shipped model with trained-like weights: every kind of output
+    within the tool's default tolerance of its scale after folding and export (FCOS and the classifiers: about 1e-6)."""
+    from lcnet_mm.deploy import ONNX_TOLERANCE
+
+    model = trained_like_model(config)
+    export_onnx(model, str(tmp_path / 'model.onnx'), (128, 160), dynamic=False)
+    for result in onnx_parity(model, str(tmp_path / 'model.onnx'), [(1, 3, 128, 160)]):
+        worst = max(result['by_kind'], key=lambda row: row['relative'])
+        assert worst['relative'] <= ONNX_TOLERANCE, result['by_kind']

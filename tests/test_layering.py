@@ -7,11 +7,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'lcnet_mm'
 LAYERS = {
-    'registry': 0, 'io': 0, 'utils': 0, 'builder': 0,
+    'registry': 0, 'io': 0, 'utils': 0, 'builder': 0, 'import_hooks': 0,
     'models': 1,
     'converters': 2, 'datasets': 2, 'deploy': 2,
     'engine': 3,
-    'benchmark': 4, 'apis': 4,
+    'benchmark': 4, 'apis': 4, 'toolboxes': 4,
 }  # fmt: skip
 ALLOWED_UPWARD = set()
 

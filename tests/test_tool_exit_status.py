@@ -77,6 +77,8 @@ def test_export_onnx_exits_1_when_parity_fails(tmp_path, checkpoint):
     out = tmp_path / 'cls.onnx'
     proc = tool('export_onnx', CLASSIFIER, checkpoint, out, '--input-size', '64', '64', '--tolerance', '0')
     assert proc.returncode == 1 and 'FAILED' in proc.stdout
+    # as switch_to_deploy: a graph that failed its check is not left behind, nor its temporary file
+    assert 'not written' in proc.stderr and not out.exists() and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

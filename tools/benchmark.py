@@ -49,7 +49,13 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # the profiler used for peak mem
 
 from mmengine.config import DictAction
 
-from lcnet_mm.apis import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
+from lcnet_mm.apis import (
+    add_debug_argument,
+    add_quantization_arguments,
+    check_quantization_arguments,
+    checkpoint_exists,
+    run_tool,
+)
 from lcnet_mm.benchmark import (
     PARTS,
     PATHS,
@@ -116,6 +122,7 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', default=None, help='default work_dirs/benchmark/<timestamp>')
     parser.add_argument('--title', default='CPU latency', help='plot title')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of every config')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     n = len(args.models)
     for option in ('checkpoints', 'names'):
@@ -212,4 +219,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

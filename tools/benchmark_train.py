@@ -22,12 +22,12 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 import argparse
 import json
 import os
-import sys
 import time
 
 import torch
 from mmengine.config import DictAction
 
+from lcnet_mm.apis import add_debug_argument, run_tool
 from lcnet_mm.benchmark.report import markdown_table
 from lcnet_mm.benchmark.training import MODE_HELP, parse_mode, training_throughput
 from lcnet_mm.io import atomic_write
@@ -62,6 +62,7 @@ def parse_args(argv=None):
     )
     parser.add_argument('--out-dir', default=None, help='default work_dirs/benchmark_train/<timestamp>')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of every config')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     for config in args.configs:
         if not os.path.isfile(config):
@@ -110,4 +111,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from lcnet_mm.apis import build_model_from_config
+from lcnet_mm.apis import add_debug_argument, build_model_from_config, run_tool
 from lcnet_mm.converters import FORMATS, StateDictMismatchError, check_against_model, convert_weights
 from lcnet_mm.io import UnsafeWeightFileError, torch_save_atomic
 
@@ -52,9 +52,12 @@ def parse_args(argv=None):
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--backbone-only', action='store_true', help='keep only the backbone.* weights')
     parser.add_argument(
-        '--config', help="also check that the weights fit this config's backbone (a PicoDet: its whole model)"
+        '--config',
+        help='also check that the weights fit the model this config builds (its backbone if the file holds only '
+        'a backbone, or with --backbone-only)',
     )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of --config')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -62,9 +65,11 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         convert(args)
-    except (ValueError, FileNotFoundError, UnsafeWeightFileError) as error:
+    except (ValueError, FileNotFoundError, UnsafeWeightFileError) as error:  # the converters name file and tensor
+        if args.debug:
+            raise
         print(f'error: {error}', file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 
@@ -91,20 +96,19 @@ def convert(args):
     )
     if args.config:
         model, _ = build_model_from_config(args.config, cfg_options=args.cfg_options)
-        whole = picodet is not None and not args.backbone_only
+        # The whole model is checked where the file holds more than a backbone and the model has those parts (a
+        # classifier's file for a classifier): a head that loads with a tensor missing or left over computes other
+        # logits without an error anywhere else. A classifier's file for a detector gives it its backbone only.
+        parts = {key.partition('.')[0] for key in checkpoint['state_dict']}
+        whole = not args.backbone_only and parts != {'backbone'} and all(hasattr(model, part) for part in parts)
         part = 'the model' if whole else 'the backbone'
         what = f'{part} of {args.config} ({_describe(model.backbone)})'
         try:
             check_against_model(checkpoint['state_dict'], model, f'{args.src} ({network})', what, whole_model=whole)
         except StateDictMismatchError as error:
-            # A PicoDet of another data set (PP-Structure's CDLA: 10 classes, TableBank: 1) differs only there.
-            if whole and error.mismatched and not (error.missing or error.unexpected):
-                if all(re.match(r'bbox_head\.(cls_preds|gfl_cls)\.', key) for key in error.mismatched):
-                    raise ValueError(
-                        f'{error}. Only the class predictions differ: the file has {info["num_classes"]} classes; '
-                        f"use --cfg-options model.bbox_head.num_classes={info['num_classes']} (and the data set's "
-                        'metainfo classes), or the config of that data set'
-                    ) from None
+            hint = _fit_hint(error, info)
+            if hint:
+                raise ValueError(f'{error}. {hint}') from None
             raise
         print(f'fits {part} of {args.config}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +120,33 @@ def convert(args):
     )
 
 
+def _fit_hint(error: StateDictMismatchError, info: dict) -> str:
+    """The config option that makes the model fit the file, where one option does."""
+    keys = error.missing + error.unexpected
+    if keys and all(key.endswith('head_conv.conv.bias') for key in keys):
+        has_bias = bool(error.unexpected)
+        return (
+            f"The file's head conv {'has' if has_bias else 'has no'} bias (timm's lcnet heads have one, "
+            f"PaddleClas's none): use --cfg-options model.head.head_conv_bias={has_bias}"
+        )
+    if keys or not error.mismatched:
+        return ''
+    # Weights of another data set (PP-Structure's CDLA PicoDet: 10 classes, a PULC classifier: 2) differ only there.
+    classes = info['num_classes']
+    if all(re.match(r'bbox_head\.(cls_preds|gfl_cls)\.', key) for key in error.mismatched):
+        return (
+            f'Only the class predictions differ: the file has {classes} classes; use --cfg-options '
+            f"model.bbox_head.num_classes={classes} (and the data set's metainfo classes), or the config of that "
+            'data set'
+        )
+    if all(key.startswith('head.fc.') for key in error.mismatched):
+        return (
+            f'Only the classifier differs: the file has {classes} classes; use --cfg-options '
+            f'model.head.num_classes={classes}'
+        )
+    return ''
+
+
 def _describe(backbone) -> str:
     if type(backbone).__name__ == 'PPLCNetV2':
         return f'PP-LCNetV2 x{backbone.scale:g}, depths {list(backbone.depths)}'
@@ -123,4 +154,4 @@ def _describe(backbone) -> str:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -17,9 +17,12 @@ does (mean/std, RGB), with N, H and W dynamic. Outputs:
 
 By default the BN-folded form is exported (``switch_to_deploy``). After export the graph runs in ONNX
 Runtime on two input shapes and the largest difference from PyTorch is printed; for detectors also the
-decoded boxes are compared, for segmentors the label maps. Exit status 1 if a difference exceeds --tolerance
-(absolute for outputs up to 1, relative to the largest value for larger ones: FCOS box distances are in
-pixels, up to hundreds).
+decoded boxes are compared, for segmentors the label maps. Differences are judged per kind of output
+(logits, each of a detector's cls_scores, bbox_preds, ... over all levels) relative to that kind's scale, its
+largest absolute value: float32 rounding grows with the values, which a trained model makes large (logits
+in tens, FCOS box distances in hundreds of pixels). The file is written only if every check passes (the
+graph is checked in a temporary file beside it, renamed into place); otherwise exit status 1 and nothing
+is written.
 """
 
 import warnings
@@ -30,16 +33,20 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 from mmengine.config import DictAction
 
-from lcnet_mm.apis import build_model_from_config
-from lcnet_mm.deploy import decode_detections, export_onnx, model_kind, onnx_parity
+from lcnet_mm.apis import add_debug_argument, build_model_from_config, run_tool
+from lcnet_mm.deploy import ONNX_TOLERANCE, decode_detections, export_onnx, model_kind, onnx_parity
+from lcnet_mm.io import atomic_file
 
 # Pixels whose two best classes tie within float rounding may flip; anything beyond that is a wrong graph.
 LABEL_AGREEMENT = 0.999
+
+
+class ParityFailed(Exception):
+    """The exported graph does not compute what the model computes: the file is not written."""
 
 
 def parse_args(argv=None):
@@ -63,10 +70,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--tolerance',
         type=float,
-        default=1e-4,
-        help='largest allowed difference (1e-4): absolute, or relative for outputs above 1',
+        default=ONNX_TOLERANCE,
+        help='largest allowed difference of each kind of output relative to its scale (its largest absolute '
+        f"value); default {ONNX_TOLERANCE:g} (ONNX Runtime's sigmoid rounds tiny probabilities to 0)",
     )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if any(size < 32 for size in args.input_size):
         parser.error(f'--input-size must be at least 32x32 (the network downsamples 32x), got {args.input_size}')
@@ -80,25 +89,43 @@ def main(argv=None) -> int:
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model, _ = build_model_from_config(args.config, checkpoint, args.cfg_options)
     kind = model_kind(model)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    names = export_onnx(
-        model, args.out, args.input_size, dynamic=not args.static, fold=not args.no_fold, opset=args.opset
-    )
-    print(
-        f'wrote {args.out}: {kind}, input images (N, 3, H, W){" dynamic" if not args.static else ""}, '
-        f'outputs {", ".join(names)}'
-    )
+    try:
+        with atomic_file(args.out, suffix='.onnx') as graph:  # renamed into place only if the block ends well
+            names = export_onnx(
+                model, str(graph), args.input_size, dynamic=not args.static, fold=not args.no_fold, opset=args.opset
+            )
+            print(
+                f'exported {kind}: input images (N, 3, H, W){" dynamic" if not args.static else ""}, '
+                f'outputs {", ".join(names)}'
+            )
+            if not parity_holds(model, kind, str(graph), args):
+                raise ParityFailed
+    except ParityFailed:
+        print(
+            f'error: the ONNX graph differs from PyTorch beyond --tolerance {args.tolerance:g} (see above); '
+            f'{args.out} not written',
+            file=sys.stderr,
+        )
+        return 1
+    print(f'wrote {args.out}')
+    return 0
 
+
+def parity_holds(model, kind: str, graph: str, args) -> bool:
+    """Run the graph in ONNX Runtime on two input shapes, print every comparison with PyTorch; whether all pass."""
     height, width = args.input_size
     shapes = [(1, 3, height, width)] if args.static else [(1, 3, height, width), (2, 3, height + 32, width + 64)]
     ok = True
-    for result in onnx_parity(model, args.out, shapes):
-        passed = result['max_scaled_diff'] <= args.tolerance
+    for result in onnx_parity(model, graph, shapes):
+        passed = all(row['relative'] <= args.tolerance for row in result['by_kind'])
         ok &= passed
+        kinds = ', '.join(
+            f'{row["kind"]} {row["max_abs_diff"]:.2e} of {row["scale"]:.3g} ({row["relative"]:.1e})'
+            for row in result['by_kind']
+        )
         print(
-            f'parity ONNX Runtime vs PyTorch, input {result["shape"]}: max abs diff {result["max_abs_diff"]:.2e} '
-            f'(largest output {result["max_abs_output"]:.3g}; relative to outputs above 1: '
-            f'{result["max_scaled_diff"]:.2e}) {"ok" if passed else "FAILED"} (tolerance {args.tolerance:g})'
+            f'parity ONNX Runtime vs PyTorch, input {result["shape"]}: max abs diff of scale (relative): {kinds} '
+            f'{"ok" if passed else "FAILED"} (tolerance {args.tolerance:g} relative)'
         )
         if kind == 'detector':
             size = result['shape'][2:]
@@ -124,8 +151,8 @@ def main(argv=None) -> int:
                 f'  label maps: {agreement:.5%} of pixels agree '
                 f'{"ok" if passed else "FAILED"} (>= {LABEL_AGREEMENT:.1%})'
             )
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -34,7 +34,13 @@ import sys
 
 from mmengine.config import DictAction
 
-from lcnet_mm.apis import add_quantization_arguments, check_quantization_arguments, checkpoint_exists
+from lcnet_mm.apis import (
+    add_debug_argument,
+    add_quantization_arguments,
+    check_quantization_arguments,
+    checkpoint_exists,
+    run_tool,
+)
 from lcnet_mm.benchmark import build_subject
 from lcnet_mm.benchmark.accuracy import ACCURACY_TOLERANCE, evaluate_runtime
 from lcnet_mm.benchmark.paths import DeployArtifacts
@@ -56,6 +62,7 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=2, help='CPU threads of the runtime while scoring (2)')
     parser.add_argument('--no-eval', action='store_true', help='quantize only; do not score on the test set')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of the config')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if not os.path.isfile(args.config):
         parser.error(f'config {args.config!r} does not exist')
@@ -112,4 +119,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

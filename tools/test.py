@@ -13,7 +13,6 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 
 import argparse
 import os
-import sys
 
 from lcnet_mm.apis import (
     add_runner_arguments,
@@ -21,9 +20,9 @@ from lcnet_mm.apis import (
     build_runner_config,
     checkpoint_exists,
     parse_runner_arguments,
+    run_tool,
     toolbox_of,
 )
-from lcnet_mm.datasets import DataSetError
 
 
 def parse_args(argv=None):
@@ -76,7 +75,7 @@ def main(argv=None):
     if args.show or args.show_dir:
         enable_visualization(cfg, toolbox, args.show, args.show_dir, args.wait_time)
 
-    runner = build_checked_runner(cfg)
+    runner = build_checked_runner(cfg, loaders=('test_dataloader',))
     if args.show_dir and toolbox == 'mmpretrain':
         # Same place as mmdet's DetVisualizationHook puts them: WORK_DIR/TIMESTAMP/SHOW_DIR.
         for hook in runner.hooks:
@@ -95,7 +94,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except DataSetError as error:  # says which file and what; the traceback adds nothing
-        sys.exit(f'error: {error}')
+    run_tool(main)

@@ -12,7 +12,6 @@ import warnings
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 import argparse
-import sys
 
 from mmengine.runner import Runner
 
@@ -23,9 +22,8 @@ from lcnet_mm.apis import (
     enable_amp,
     parse_runner_arguments,
     prepare_distributed,
+    run_tool,
 )
-from lcnet_mm.datasets import DataSetError
-from lcnet_mm.io import DiskFullError
 
 
 def parse_args(argv=None):
@@ -73,7 +71,7 @@ def build_runner(argv=None) -> Runner:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    return build_checked_runner(cfg)
+    return build_checked_runner(cfg, loaders=('train_dataloader', 'val_dataloader'))
 
 
 def main(argv=None):
@@ -81,7 +79,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (DiskFullError, DataSetError) as error:  # says which file and what; the traceback adds nothing
-        sys.exit(f'error: {error}')
+    run_tool(main)

@@ -5,11 +5,38 @@ and mmseg configs alike (the toolbox is chosen by ``default_scope``), and the IN
 import argparse
 import os
 import os.path as osp
+import sys
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 
 from lcnet_mm.builder import load_config, toolbox_of
-from lcnet_mm.io import local_path
+from lcnet_mm.io import DiskFullError, UnsafeWeightFileError, local_path
+from lcnet_mm.utils import InputError
+
+# What the tools print as one line: the input is wrong (or the disk full), and the message says what and where.
+NAMED_ERRORS = (InputError, DiskFullError, UnsafeWeightFileError)
+DEBUG_FLAG = '--debug'
+
+
+def add_debug_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        DEBUG_FLAG, action='store_true', help='show the traceback of an input error, not only its one-line message'
+    )
+
+
+def run_tool(main: Callable[[], Optional[int]]) -> None:
+    """Run a tool's ``main`` and exit with its status (0 where it returns something else, e.g. metrics). A
+    named input error (:data:`NAMED_ERRORS`) is one ``error:`` line on stderr and exit status 2, the way argparse
+    refuses an option; with ``--debug`` on the command line its traceback instead."""
+    try:
+        status = main()
+    except NAMED_ERRORS as error:
+        if DEBUG_FLAG in sys.argv[1:]:
+            raise
+        print(f'error: {error}', file=sys.stderr)
+        sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser, work_dir_help: str) -> None:
@@ -23,6 +50,7 @@ def add_runner_arguments(parser: argparse.ArgumentParser, work_dir_help: str) ->
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_argument(parser)
 
 
 def parse_runner_arguments(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:

@@ -75,13 +75,14 @@ def evaluate_runtime(subject, run: Callable, work_dir: str) -> Tuple[str, float]
 def calibration_images(subject, num_images: int) -> List[torch.Tensor]:
     """The first ``num_images`` images of the config's validation set, one per batch, as the network takes
     them: the toolbox's test pipeline, then the model's data preprocessor (normalisation, padding)."""
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
+
+    from lcnet_mm.builder import make_scope_current
 
     if num_images < 1:
         raise ValueError(f'calibration needs at least 1 image, got {num_images}')
     cfg, toolbox = _runner_cfg(subject, 'work_dirs')
-    init_default_scope(toolbox)
+    make_scope_current(toolbox)
     loader_cfg = copy.deepcopy(cfg.get('val_dataloader') or cfg.test_dataloader)
     # One image per batch: no padding to a neighbour's size, and runtimes calibrate on the real shapes.
     loader_cfg.update(batch_size=1, num_workers=0, persistent_workers=False)

@@ -1,6 +1,9 @@
 """Size, compute, memory and time of a network. Timing is interleaved: on a noisy machine, every
 candidate sees the same background load, so ratios between them hold even when absolute times drift."""
 
+import contextlib
+import os
+import sys
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -34,8 +37,9 @@ def peak_activation_bytes(network: nn.Module, images: torch.Tensor) -> Optional[
     the input (from the profiler's allocation events). None where the profiler gives no memory events."""
     from torch.profiler import ProfilerActivity, profile
 
-    with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        network(images)
+    with native_stderr_silenced(), torch.inference_mode():
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            network(images)
     try:
         events = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
     except AttributeError:
@@ -45,6 +49,23 @@ def peak_activation_bytes(network: nn.Module, images: torch.Tensor) -> Optional[
         current += event.nbytes()
         peak = max(peak, current)
     return peak
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Discard what C++ code writes to the process's stderr meanwhile: the profiler's Kineto library logs
+    ``USDT ... profiler_start`` / ``profiler_stop`` (and, without a GPU, ``gpuGetDeviceCount failed``) on every
+    use, whatever ``KINETO_LOG_LEVEL`` says; a benchmark's output is its table. Python's own messages written
+    meanwhile are discarded too, so nothing else runs inside."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def weight_bytes(network: nn.Module) -> int:

@@ -1,7 +1,7 @@
 """Turn a PP-LCNet weight file of another implementation into an lcnet-mm checkpoint.
 
-Each source layout is one module with one :class:`~.formats.WeightFormat` record; this module only finds the
-layout a file holds and hands it over. A classifier (PaddleClas, PaddleOCR, timm, Transformers) becomes
+Each source layout is one module and one :class:`~.formats.WeightFormat` row of ``FORMATS``; this module only
+finds the layout a file holds and hands it over. A classifier (PaddleClas, PaddleOCR, timm, Transformers) becomes
 ``{'state_dict': {'backbone.*': ..., 'head.*': ...}, 'meta': {...}}``: ``load_from`` for a classification
 config, or ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` for a detection backbone.
 A PaddleDetection PicoDet becomes a detector checkpoint (``backbone.*``, ``neck.*``, ``bbox_head.*``),
@@ -13,21 +13,9 @@ from pathlib import Path
 from typing import Dict, Tuple
 
 from lcnet_mm.io import load_weight_file
-from . import hf_lcnet, lcnet_mm_checkpoint, paddle_lcnet, paddle_lcnet_v2, paddle_picodet, timm_lcnet, timm_lcnet_v2
 from .checks import check_against_model
-from .formats import WeightFormat
+from .formats import FORMATS, WeightFormat
 
-# Every layout, one row each; a new source is one module with its FORMAT and one row here. Their `matches`
-# exclude one another; the order is only that of messages.
-FORMATS = (
-    paddle_lcnet.FORMAT,
-    paddle_lcnet_v2.FORMAT,
-    paddle_picodet.FORMAT,
-    timm_lcnet.FORMAT,
-    timm_lcnet_v2.FORMAT,
-    hf_lcnet.FORMAT,
-    lcnet_mm_checkpoint.FORMAT,
-)
 # A folder as Transformers' save_pretrained leaves it: its weight file.
 _FOLDER_WEIGHTS = ('model.safetensors',)
 

@@ -24,7 +24,6 @@ from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
 from lcnet_mm.utils import is_int, is_stride
 from .checks import checked_lcnet
 from .conversion import TORCH_NORM_NAMES, UnexpectedKeyError, conv_norm_key, convert_state_dict, scale_classifier
-from .formats import WeightFormat
 
 MARKER = 'encoder.convolution.convolution.weight'  # the key that tells a Transformers PP-LCNet state dict
 NETWORK = 'Transformers PP-LCNet'
@@ -155,10 +154,8 @@ def _convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:
     return converted, scale, details
 
 
-FORMAT = WeightFormat(
-    name='hf',
-    origin='Hugging Face Transformers PPLCNetForImageClassification (a save_pretrained folder or its safetensors)',
-    scheme='hf://',
-    matches=lambda state_dict: MARKER in state_dict,
-    convert=_convert,
-)
+def matches(state_dict) -> bool:
+    return MARKER in state_dict
+
+
+convert = _convert

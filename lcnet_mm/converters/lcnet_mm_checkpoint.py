@@ -4,7 +4,6 @@ tensors describe (PP-LCNet or PP-LCNetV2, read from the keys)."""
 from typing import Dict
 
 from .checks import checked_lcnet, checked_lcnet_v2
-from .formats import WeightFormat
 
 
 def is_lcnet_v2(state_dict: Dict) -> bool:
@@ -12,14 +11,10 @@ def is_lcnet_v2(state_dict: Dict) -> bool:
     return any(k.startswith('backbone.stages.3.0.pointwise_conv.0.') for k in state_dict)
 
 
-FORMAT = WeightFormat(
-    name='lcnet_mm',
-    origin='lcnet-mm (backbone.stem.*)',
-    scheme='',
-    matches=lambda state_dict: 'backbone.stem.conv.weight' in state_dict,
-    convert=lambda state_dict, source, path: (
-        checked_lcnet_v2(dict(state_dict), source)
-        if is_lcnet_v2(state_dict)
-        else checked_lcnet(dict(state_dict), source)
-    ),
-)
+def matches(state_dict: Dict) -> bool:
+    return 'backbone.stem.conv.weight' in state_dict
+
+
+def convert(state_dict: Dict, source: str, path) -> tuple:
+    check = checked_lcnet_v2 if is_lcnet_v2(state_dict) else checked_lcnet
+    return check(dict(state_dict), source)

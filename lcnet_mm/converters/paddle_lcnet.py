@@ -14,7 +14,6 @@ import torch
 
 from .checks import checked_lcnet
 from .conversion import UnexpectedKeyError, conv_norm_key, convert_state_dict, scale_classifier
-from .formats import WeightFormat
 
 PADDLE_DROPOUT_SCALE = 0.8  # 1 - p for PaddleClas's p=0.2 downscale_in_infer dropout
 NETWORK = 'PaddleClas PP-LCNet'
@@ -67,10 +66,9 @@ def paddle_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_S
     return convert_state_dict(state_dict, lcnet_key, scale_classifier(scale, transpose=True))
 
 
-FORMAT = WeightFormat(
-    name='paddle',
-    origin='PaddleClas / PaddleOCR PP-LCNet .pdparams (conv1.conv.*, blocks2..6.*)',
-    scheme='paddle://',
-    matches=lambda state_dict: 'conv1.conv.weight' in state_dict,
-    convert=lambda state_dict, source, path: checked_lcnet(paddle_to_lcnet_mm(state_dict), source),
-)
+def matches(state_dict: Dict) -> bool:
+    return 'conv1.conv.weight' in state_dict
+
+
+def convert(state_dict: Dict, source: str, path) -> tuple:
+    return checked_lcnet(paddle_to_lcnet_mm(state_dict), source)

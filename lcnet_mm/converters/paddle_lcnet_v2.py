@@ -16,7 +16,6 @@ import torch
 
 from .checks import checked_lcnet_v2
 from .conversion import UnexpectedKeyError, conv_norm_key, convert_state_dict, scale_classifier
-from .formats import WeightFormat
 from .paddle_lcnet import PADDLE_DROPOUT_SCALE, classifier_dropout_scale, se_key
 
 NETWORK = 'PaddleClas PP-LCNetV2'
@@ -83,10 +82,9 @@ def paddle_v2_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOU
     )
 
 
-FORMAT = WeightFormat(
-    name='paddle_v2',
-    origin='PaddleClas PP-LCNetV2 .pdparams (stem.0.conv.*, stem.0.bn._mean)',
-    scheme='paddle://',
-    matches=lambda state_dict: 'stem.0.conv.weight' in state_dict and 'stem.0.bn._mean' in state_dict,
-    convert=lambda state_dict, source, path: checked_lcnet_v2(paddle_v2_to_lcnet_mm(state_dict), source),
-)
+def matches(state_dict: Dict) -> bool:
+    return 'stem.0.conv.weight' in state_dict and 'stem.0.bn._mean' in state_dict
+
+
+def convert(state_dict: Dict, source: str, path) -> tuple:
+    return checked_lcnet_v2(paddle_v2_to_lcnet_mm(state_dict), source)

@@ -24,7 +24,6 @@ from lcnet_mm.models import PPLCNet
 from lcnet_mm.models.dense_heads.pico_head import ANCHOR_GENERATOR
 from .checks import check_state_dict, detect_scale
 from .conversion import UnexpectedKeyError, conv_norm_key, convert_state_dict
-from .formats import WeightFormat
 from .paddle_lcnet import lcnet_key
 
 NETWORK = 'PaddleDetection PicoDet'
@@ -222,10 +221,5 @@ def _convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:
     return converted, scale, dict(num_classes=arch['num_classes'], picodet=dict(arch, model=model_cfg))
 
 
-FORMAT = WeightFormat(
-    name='paddle_picodet',
-    origin='PaddleDetection PicoDet .pdparams (backbone., neck., head.conv_feat.*)',
-    scheme='paddle://',
-    matches=is_picodet,
-    convert=_convert,
-)
+matches = is_picodet
+convert = _convert

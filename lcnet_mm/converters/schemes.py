@@ -15,9 +15,10 @@ them itself (``torch.load``, weights only by default with torch >= 2.6).
 
 from typing import Callable, Dict
 
+from lcnet_mm.import_hooks import when_imported
 from lcnet_mm.io import add_local_scheme, remember_source
 from lcnet_mm.registry import is_free
-from .convert import FORMATS, convert_weights
+from .formats import FORMATS
 
 
 def _formats_by_scheme() -> Dict[str, list]:
@@ -29,6 +30,8 @@ def _formats_by_scheme() -> Dict[str, list]:
 
 
 def _load_converted(filename: str, prefix: str) -> dict:
+    from .convert import convert_weights  # the converters are imported when a file is converted, not before
+
     path = filename[len(prefix) :]
     checkpoint, info = convert_weights(path)
     layouts = [f.name for f in FORMATS if f.scheme == prefix]
@@ -60,10 +63,14 @@ for _prefix, _formats in _formats_by_scheme().items():
 
 
 def register_checkpoint_schemes():
-    """Add the schemes of the format records to mmengine's ``CheckpointLoader``. Idempotent; a prefix that
-    another package registered is an error, never replaced."""
-    from mmengine.runner import CheckpointLoader
+    """Add the schemes of the format records to mmengine's ``CheckpointLoader`` when ``mmengine.runner.checkpoint``
+    is imported (at once if it is already): importing mmengine's runner costs a second that a user who loads no
+    checkpoint need not pay. Idempotent; a prefix that another package registered is an error, never replaced."""
+    when_imported('mmengine.runner.checkpoint', _add_schemes)
 
+
+def _add_schemes(checkpoint_module) -> None:
+    loader_class = checkpoint_module.CheckpointLoader
     for prefix, loader in CHECKPOINT_SCHEMES.items():  # (mmengine has no public look-up of its schemes)
-        if is_free(CheckpointLoader._schemes, prefix, loader, "mmengine's CheckpointLoader"):
-            CheckpointLoader.register_scheme(prefixes=prefix, loader=loader)
+        if is_free(loader_class._schemes, prefix, loader, "mmengine's CheckpointLoader"):
+            loader_class.register_scheme(prefixes=prefix, loader=loader)

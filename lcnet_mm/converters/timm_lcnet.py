@@ -12,7 +12,6 @@ import torch
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
 from .checks import checked_lcnet
 from .conversion import UnexpectedKeyError, convert_state_dict
-from .formats import WeightFormat
 
 NETWORK = 'timm LCNet'
 
@@ -69,10 +68,9 @@ def timm_to_lcnet_mm(
     return convert_state_dict(state_dict, rename)
 
 
-FORMAT = WeightFormat(
-    name='timm',
-    origin='timm lcnet_* (conv_stem.*, blocks.*)',
-    scheme='timm://',
-    matches=lambda state_dict: 'conv_stem.weight' in state_dict,
-    convert=lambda state_dict, source, path: checked_lcnet(timm_to_lcnet_mm(state_dict), source),
-)
+def matches(state_dict: Dict) -> bool:
+    return 'conv_stem.weight' in state_dict
+
+
+def convert(state_dict: Dict, source: str, path) -> tuple:
+    return checked_lcnet(timm_to_lcnet_mm(state_dict), source)

@@ -14,7 +14,6 @@ import torch
 
 from .checks import checked_lcnet_v2
 from .conversion import UnexpectedKeyError, convert_state_dict
-from .formats import WeightFormat
 from .paddle_lcnet_v2 import lcnet_v2_key
 
 NETWORK = 'timm LCNetV2'
@@ -51,10 +50,9 @@ def timm_v2_to_lcnet_mm(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
     return convert_state_dict(state_dict, timm_v2_key)
 
 
-FORMAT = WeightFormat(
-    name='timm_v2',
-    origin='timm lcnetv2_* (stem.0.conv.*, stem.0.bn.running_mean)',
-    scheme='timm://',
-    matches=lambda state_dict: 'stem.0.conv.weight' in state_dict and 'stem.0.bn.running_mean' in state_dict,
-    convert=lambda state_dict, source, path: checked_lcnet_v2(timm_v2_to_lcnet_mm(state_dict), source),
-)
+def matches(state_dict: Dict) -> bool:
+    return 'stem.0.conv.weight' in state_dict and 'stem.0.bn.running_mean' in state_dict
+
+
+def convert(state_dict: Dict, source: str, path) -> tuple:
+    return checked_lcnet_v2(timm_v2_to_lcnet_mm(state_dict), source)

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from lcnet_mm.io import is_url
+from lcnet_mm.utils import InputError
 
 PNG_START, PNG_END = b'\x89PNG\r\n\x1a\n', b'IEND\xaeB`\x82'
 JPEG_START, JPEG_END = b'\xff\xd8', b'\xff\xd9'
@@ -31,7 +32,7 @@ BOX_TOLERANCE = 1.0  # px a box may reach past its image's border (rounding in r
 SHOWN = 10
 
 
-class DataSetError(ValueError):
+class DataSetError(InputError):
     """A data set on disk has problems; the message lists them (file, index, what)."""
 
     def __init__(self, what: str, problems: List[str], hint: str = 'Fix or remove them.'):
@@ -91,13 +92,60 @@ def _annotation_files(dataset_cfg):
         yield os.path.join(dataset_cfg.get('data_root') or '', ann_file)
 
 
-def check_annotation_files(cfg) -> None:
+def check_annotation_files(cfg, loaders=('train_dataloader', 'val_dataloader', 'test_dataloader')) -> None:
     """Check the COCO JSON files a run config's data loaders name, before anything is built. Files that
     do not exist yet are left alone (the embedded data sets are generated when built)."""
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in loaders:
         for path in _annotation_files((cfg.get(loader) or {}).get('dataset')):
             if os.path.exists(path):
                 coco_problems(path)  # raises for a broken file; the boxes' problems wait for DataCheckHook
+
+
+# The data sets lcnet-mm generates on first use: nothing to find on disk before they are built.
+GENERATED = ('SyntheticShapesCoco', 'SyntheticShapesClassification', 'SyntheticShapesSegmentation')
+
+
+def _missing_paths(dataset_cfg, where: str) -> List[str]:
+    """The folders and files a data set config (or a wrapper's) names that are not there."""
+    if not isinstance(dataset_cfg, dict):
+        return []
+    problems = []
+    for i, inner in enumerate([dataset_cfg.get('dataset'), *(dataset_cfg.get('datasets') or [])]):
+        problems += _missing_paths(inner, f'{where}.dataset' if i == 0 else f'{where}.datasets[{i - 1}]')
+    kind = str(dataset_cfg.get('type', '')).rpartition('.')[2]
+    if kind in GENERATED or 'type' not in dataset_cfg or dataset_cfg.get('dataset') or dataset_cfg.get('datasets'):
+        return problems
+    root = dataset_cfg.get('data_root') or ''
+    if root and not is_url(root) and not os.path.isdir(root):
+        return problems + [f'{where}.data_root {root!r}: no such folder']
+    prefix = dataset_cfg.get('data_prefix') or {}
+    named = [('ann_file', dataset_cfg.get('ann_file'))]
+    named += (
+        [(f'data_prefix.{k}', v) for k, v in prefix.items()] if isinstance(prefix, dict) else [('data_prefix', prefix)]
+    )
+    for name, value in named:
+        if isinstance(value, str) and value and not is_url(value):
+            path = value if os.path.isabs(value) else os.path.join(root, value)
+            if not os.path.exists(path):
+                problems.append(f'{where}.{name} {value!r}: {path} does not exist')
+    return problems
+
+
+def check_data_paths(cfg, loaders=('train_dataloader', 'val_dataloader', 'test_dataloader')) -> None:
+    """Raise a :class:`DataSetError` naming every folder or file that the data sets of ``loaders`` read and that
+    is not there (a COCO or ImageNet that was never put where the config says), before anything is built: the
+    toolboxes would stop with a traceback from their file backend or pycocotools. Generated data sets are
+    skipped; the files' contents are checked by :func:`check_annotation_files` and :class:`DataCheckHook`."""
+    problems = []
+    for loader in loaders:
+        problems += _missing_paths((cfg.get(loader) or {}).get('dataset'), f'{loader}.dataset')
+    if problems:
+        raise DataSetError(
+            'the data set is not where the config says',
+            problems,
+            'Put it there, or give its place, e.g. --cfg-options train_dataloader.dataset.data_root=/data/coco/ '
+            '(and the val/test loaders alike).',
+        )
 
 
 def check_coco_annotations(path, content: Optional[dict] = None) -> List[str]:

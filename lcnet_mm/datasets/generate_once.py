@@ -43,3 +43,19 @@ def ensure_generated(root, params: dict, generate: Callable[[Path, dict], None],
             generate(tmp, params)
             (tmp / MANIFEST).write_text(json.dumps(params, indent=1, sort_keys=True))
     return root
+
+
+class GeneratedOnFirstUse:
+    """For a toolbox data set over generated files (a mixin before the toolbox's class): the files are generated
+    when the samples are first needed (``full_init``), not when the data set object is built. Reading its
+    ``metainfo`` writes nothing: mmdet's ``init_detector`` (and so ``DetInferencer``) builds the test set with
+    ``lazy_init=True`` only for its classes and palette. The subclass sets ``self.generation = (root, params,
+    generate)`` before the toolbox's ``__init__`` runs."""
+
+    def generate_files(self) -> None:
+        ensure_generated(*self.generation)
+
+    def full_init(self) -> None:
+        if not getattr(self, '_fully_initialized', False):
+            self.generate_files()
+        super().full_init()

@@ -15,7 +15,7 @@ from mmpretrain.datasets import CustomDataset
 
 from lcnet_mm.registry import DATASETS
 from lcnet_mm.utils import check_int
-from .generate_once import ensure_generated
+from .generate_once import GeneratedOnFirstUse
 from .shapes import SHAPES, draw_distractor, draw_polygon, random_color, shape_polygon, textured_background
 
 SPLIT_SEEDS = {'train': 10, 'val': 11, 'test': 12}
@@ -45,7 +45,7 @@ def generate_classification_split(root: Path, params: dict):
 
 
 @DATASETS.register_module()
-class SyntheticShapesClassification(CustomDataset):
+class SyntheticShapesClassification(GeneratedOnFirstUse, CustomDataset):
     """mmpretrain's ``CustomDataset`` over a synthetic split generated on first use under
     ``data_root/split`` (see :mod:`lcnet_mm.datasets.generate_once`). Classes are the folder names, sorted:
     circle, cross, square, star, triangle.
@@ -58,6 +58,10 @@ class SyntheticShapesClassification(CustomDataset):
         data_root (str): Parent folder of the split folders.
         **kwargs: Everything else of ``CustomDataset`` (pipeline, test_mode, ...).
     """
+
+    # The folder names, sorted, as CustomDataset would find them: known before the files exist (an inferencer
+    # reads the classes of a data set built with lazy_init).
+    METAINFO = dict(classes=tuple(sorted(SHAPES)))
 
     def __init__(
         self,
@@ -73,5 +77,6 @@ class SyntheticShapesClassification(CustomDataset):
         check_int(num_images, 'SyntheticShapesClassification num_images', minimum=len(SHAPES))  # one per class
         check_int(image_size, 'SyntheticShapesClassification image_size', minimum=16)
         params = dict(version=1, split=split, num_images=num_images, image_size=image_size, seed=seed)
-        root = ensure_generated(Path(data_root) / split, params, generate_classification_split)
+        root = Path(data_root).absolute() / split
+        self.generation = (root, params, generate_classification_split)
         super().__init__(data_root=str(root), data_prefix='', with_label=True, **kwargs)

@@ -16,7 +16,7 @@ from mmdet.datasets import CocoDataset
 
 from lcnet_mm.registry import DATASETS
 from lcnet_mm.utils import check_int
-from .generate_once import ensure_generated
+from .generate_once import GeneratedOnFirstUse
 from .shapes import (
     SHAPES,
     draw_distractor,
@@ -141,8 +141,8 @@ def scene_params(owner: str, split, num_images, seed, image_size, object_size, o
 
 
 @DATASETS.register_module()
-class SyntheticShapesCoco(CocoDataset):
-    """mmdet's ``CocoDataset`` over a synthetic split that is generated on first use.
+class SyntheticShapesCoco(GeneratedOnFirstUse, CocoDataset):
+    """mmdet's ``CocoDataset`` over a synthetic split that is generated on first use (its samples, not its metainfo).
 
     ``data_root/split`` receives ``images/`` and ``instances.json`` once; every later run, and every
     other process, reuses it (see :mod:`lcnet_mm.datasets.generate_once`). Everything after generation is
@@ -174,7 +174,8 @@ class SyntheticShapesCoco(CocoDataset):
         params = scene_params(
             'SyntheticShapesCoco', split, num_images, seed, image_size, object_size, objects_per_image, version=3
         )
-        root = ensure_generated(Path(data_root) / split, params, generate_detection_split)
+        root = Path(data_root).absolute() / split
+        self.generation = (root, params, generate_detection_split)
         kwargs.setdefault('ann_file', 'instances.json')
         kwargs.setdefault('data_prefix', dict(img='images/'))
         super().__init__(data_root=str(root), **kwargs)

@@ -19,7 +19,7 @@ import numpy as np
 from mmseg.datasets import BaseSegDataset
 
 from lcnet_mm.registry import DATASETS
-from .generate_once import ensure_generated
+from .generate_once import GeneratedOnFirstUse, ensure_generated
 from .shapes import SHAPES
 from .synthetic_detection import SPLIT_SEEDS, render_detection_image, scene_params
 
@@ -69,7 +69,7 @@ def _link_split(data_root: Path, split: str, generated: Path):
 
 
 @DATASETS.register_module()
-class SyntheticShapesSegmentation(BaseSegDataset):
+class SyntheticShapesSegmentation(GeneratedOnFirstUse, BaseSegDataset):
     """mmseg's ``BaseSegDataset`` over a synthetic split that is generated on first use.
 
     The split is rendered once into ``data_root/.<split>/`` (atomically, across processes: see
@@ -106,10 +106,13 @@ class SyntheticShapesSegmentation(BaseSegDataset):
         owner = type(self).__name__
         params = scene_params(owner, split, num_images, seed, image_size, object_size, objects_per_image, version=1)
         root = Path(data_root).absolute()
-        generated = ensure_generated(root / f'.{split}', params, generate_segmentation_split)
-        _link_split(root, split, generated)
+        self.generation = (root / f'.{split}', params, generate_segmentation_split)
+        self.split = split
         kwargs.setdefault('data_prefix', dict(img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'))
         kwargs.setdefault('img_suffix', '.jpg')
         kwargs.setdefault('seg_map_suffix', '.png')
         kwargs.setdefault('reduce_zero_label', False)
         super().__init__(data_root=str(root), **kwargs)
+
+    def generate_files(self) -> None:
+        _link_split(Path(self.data_root), self.split, ensure_generated(*self.generation))

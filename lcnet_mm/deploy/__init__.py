@@ -1,7 +1,7 @@
 """Inference forms of trained models: BN folding, the raw network outputs, ONNX export, the runtimes
 that run it (ONNX Runtime, OpenVINO) and post-training INT8 quantization for both."""
 
-from .onnx_export import export_onnx, onnx_parity
+from .onnx_export import ONNX_TOLERANCE, export_onnx, onnx_parity
 from .quantization import (
     BACKENDS,
     DEFAULT_KEEP_FLOAT,
@@ -18,6 +18,7 @@ from .quantization import (
 from .raw_outputs import (
     RawOutputs,
     decode_detections,
+    differences_by_kind,
     example_input,
     model_kind,
     model_outputs,
@@ -28,6 +29,7 @@ from .runtimes import OnnxRuntimeModel, OpenVinoModel, PrecisionUnavailable
 from .switch import switch_to_deploy
 
 __all__ = [
+    'ONNX_TOLERANCE',
     'BACKENDS',
     'DEFAULT_KEEP_FLOAT',
     'INT8_BACKENDS',
@@ -45,6 +47,7 @@ __all__ = [
     'quantize_onnxruntime',
     'quantize_openvino',
     'decode_detections',
+    'differences_by_kind',
     'example_input',
     'export_onnx',
     'model_kind',

@@ -11,7 +11,7 @@ what benchmarks time, what parity checks compare.
 """
 
 import inspect
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -173,3 +173,30 @@ def output_difference(outputs, reference) -> tuple:
     diffs = [float((o.float() - r.float()).abs().max()) for o, r in zip(outputs, reference)]
     scaled = [d / max(1.0, float(r.abs().max())) for d, r in zip(diffs, reference)]
     return max(diffs), max(scaled)
+
+
+def output_kind(name: str) -> str:
+    """The kind of a named output: ``'cls_scores'`` for a detector's ``'cls_scores.2'`` (every level alike)."""
+    stem, _, level = name.rpartition('.')
+    return stem if stem and level.isdigit() else name
+
+
+def differences_by_kind(outputs, reference, names: Sequence[str]) -> List[Dict]:
+    """Per kind of output (a classifier's logits; a detector's cls_scores, bbox_preds, ... over all levels): the
+    largest absolute difference, the largest absolute reference value (its scale) and their ratio (infinite where
+    shapes differ). float32 rounding grows with the values, and their scale differs by kind and by training (a
+    trained detector's logits reach tens, FCOS box distances hundreds of pixels), so a tolerance bounds the ratio."""
+    rows = {}
+    for name, output, expected in zip(names, outputs, reference):
+        output, expected = torch.as_tensor(output).float(), torch.as_tensor(expected).float()
+        row = rows.setdefault(output_kind(name), dict(kind=output_kind(name), max_abs_diff=0.0, scale=0.0))
+        if output.shape != expected.shape:
+            row['max_abs_diff'] = float('inf')
+            continue
+        row['max_abs_diff'] = max(row['max_abs_diff'], float((output - expected).abs().max()))
+        row['scale'] = max(row['scale'], float(expected.abs().max()))
+    if len(outputs) != len(reference):
+        rows['outputs'] = dict(kind='outputs', max_abs_diff=float('inf'), scale=0.0)
+    for row in rows.values():
+        row['relative'] = row['max_abs_diff'] / max(row['scale'], 1e-12)
+    return list(rows.values())

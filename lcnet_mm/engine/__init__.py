@@ -1,21 +1,18 @@
-from .atomic_checkpoint_hook import AtomicCheckpointHook
-from .cpu_amp_optim_wrapper import CpuAmpOptimWrapper
-from .data_check_hook import DataCheckHook
-from .train_time_hook import TrainTimeHook
-from .training_config import disable_amp, enable_amp, training_mode_hooks
-from .training_mode_hook import TrainingMode, TrainingModeHook, choose_fastest
-from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
+"""What a training run uses beside the model: hooks (atomic and weights-only checkpoints, data checks, the measured
+training mode, the training clock), the CPU AMP optim wrapper and the config helpers. Names are imported from their
+modules on first use."""
 
-__all__ = [
-    'AtomicCheckpointHook',
-    'CpuAmpOptimWrapper',
-    'DataCheckHook',
-    'TrainTimeHook',
-    'TrainingMode',
-    'TrainingModeHook',
-    'WeightsOnlyCheckpointHook',
-    'choose_fastest',
-    'disable_amp',
-    'enable_amp',
-    'training_mode_hooks',
-]
+from lcnet_mm.import_hooks import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        'atomic_checkpoint_hook': ('AtomicCheckpointHook',),
+        'cpu_amp_optim_wrapper': ('CpuAmpOptimWrapper',),
+        'data_check_hook': ('DataCheckHook',),
+        'train_time_hook': ('TrainTimeHook',),
+        'training_config': ('disable_amp', 'enable_amp', 'training_mode_hooks'),
+        'training_mode_hook': ('TrainingMode', 'TrainingModeHook', 'choose_fastest'),
+        'weights_only_checkpoint_hook': ('WeightsOnlyCheckpointHook',),
+    },
+)

@@ -6,6 +6,7 @@ from .atomic_files import (
     AtomicLocalBackend,
     DiskFullError,
     atomic_directory,
+    atomic_file,
     atomic_write,
     remove_stale_temporaries,
     torch_save_atomic,
@@ -21,17 +22,21 @@ from .schemes import (
     scheme_of,
 )
 from .state_dicts import (
+    CheckpointKeysError,
     CheckpointMismatchError,
     ForeignCheckpointError,
     refuse_foreign_checkpoint,
+    refuse_key_mismatches,
     refuse_shape_mismatches,
     remember_source,
     shape_mismatches,
     source_of,
 )
 from .weight_files import (
+    MissingWeightFileError,
     NumpyOnlyUnpickler,
     UnsafeWeightFileError,
+    WeightFileError,
     check_checkpoint_file,
     load_checkpoint,
     load_weight_file,
@@ -40,9 +45,12 @@ from .weight_files import (
 )
 
 __all__ = [
+    'MissingWeightFileError',
+    'WeightFileError',
     'AtomicLocalBackend',
     'DiskFullError',
     'atomic_directory',
+    'atomic_file',
     'atomic_write',
     'check_checkpoint_file',
     'remove_stale_temporaries',
@@ -56,6 +64,7 @@ __all__ = [
     'local_schemes',
     'read_checkpoint',
     'scheme_of',
+    'CheckpointKeysError',
     'CheckpointMismatchError',
     'ForeignCheckpointError',
     'NumpyOnlyUnpickler',
@@ -63,6 +72,7 @@ __all__ = [
     'load_checkpoint',
     'load_weight_file',
     'refuse_foreign_checkpoint',
+    'refuse_key_mismatches',
     'refuse_shape_mismatches',
     'remember_source',
     'shape_mismatches',

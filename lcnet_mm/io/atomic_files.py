@@ -45,11 +45,11 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _create_temporary(path: Path):
+def _create_temporary(path: Path, suffix: str = ''):
     """A new temporary file beside ``path``, with the permissions a plain ``open(path, 'w')`` would give
     (``tempfile.mkstemp`` makes them 0600, which would change every checkpoint's mode)."""
     while True:
-        tmp = path.parent / f'{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}'
+        tmp = path.parent / f'{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}{suffix}'
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
         except FileExistsError:
@@ -85,6 +85,26 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], encoding: str 
                 'command again (with --resume for a training run).',
             ) from None
         raise
+    _fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Union[str, Path], suffix: str = '') -> Iterator[Path]:
+    """A file that exists whole at ``path`` or not at all, for writers that want a path, not bytes (an ONNX
+    exporter): the block writes the temporary sibling it is given (ending in ``suffix``), which replaces
+    ``path`` in one rename when the block ends without an error and is removed otherwise."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temporary(path, suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # gone already after the rename
     _fsync_folder(path.parent)
 
 

@@ -11,11 +11,14 @@ the error can name it wherever the loading started: mmengine's runner (``load_fr
 by ``WeightsOnlyCheckpointHook``), this project's loaders, or the checkpoint schemes.
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 
+from lcnet_mm.utils import InputError
+
 _SOURCE_ATTRIBUTE = '_lcnet_mm_source'
+_COUNTER = 'num_batches_tracked'
 
 
 def remember_source(content, source: str) -> None:
@@ -45,7 +48,7 @@ def shape_mismatches(state_dict: Dict, shapes: Dict, ours: str = 'file', theirs:
     ]
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError):
     """A checkpoint's tensors have other shapes than the model's (another width, another layout)."""
 
     def __init__(self, source: Optional[str], model: str, mismatched: Sequence[str], hint: str):
@@ -79,6 +82,49 @@ class ForeignCheckpointError(CheckpointMismatchError):
         if self.source or not source:
             return self
         return ForeignCheckpointError(source, self.model, self.mismatched, self.hint)
+
+
+class CheckpointKeysError(CheckpointMismatchError):
+    """A checkpoint that holds some of a module's tensors but not all of them, or others beside them (a head
+    conv with a bias where the model's has none). mmengine's non-strict loading would only warn and run the
+    model with the tensors it lacks at their initial values, or without the ones it does not know."""
+
+    def __init__(self, source: Optional[str], model: str, missing: Sequence[str], unexpected: Sequence[str], hint: str):
+        self.source, self.model, self.hint = source, model, hint
+        self.missing, self.unexpected = list(missing), list(unexpected)
+        self.mismatched = self.missing + self.unexpected
+        problems = [
+            f'{what} {keys[:4]}{" ..." if len(keys) > 4 else ""}'
+            for what, keys in (('missing', self.missing), ('unexpected', self.unexpected))
+            if keys
+        ]
+        ValueError.__init__(
+            self, f'{source or "the checkpoint"} does not fit the model ({model}): {"; ".join(problems)}. {hint}'
+        )
+
+    def with_source(self, source: str) -> 'CheckpointKeysError':
+        if self.source or not source:
+            return self
+        return CheckpointKeysError(source, self.model, self.missing, self.unexpected, self.hint)
+
+
+def refuse_key_mismatches(
+    module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: Union[str, Callable] = ''
+) -> None:
+    """For a module's ``_load_from_state_dict``: raise :class:`CheckpointKeysError` if ``state_dict`` holds some
+    of the module's tensors (under ``prefix``) but not all of them, or others beside them. ``hint``: what to do,
+    or ``hint(missing, unexpected)`` for a hint that depends on the keys. A checkpoint with none of them (a
+    backbone-only file loaded into a whole model) is left to the loader; BN's ``num_batches_tracked`` counters
+    are not weights and not compared."""
+    own = {f'{prefix}{key}' for key in module.state_dict() if not key.endswith(_COUNTER)}
+    given = {key for key in state_dict if key.startswith(prefix) and not key.endswith(_COUNTER)}
+    if not own & given:
+        return
+    missing, unexpected = sorted(own - given), sorted(given - own)
+    if missing or unexpected:
+        hint = hint(missing, unexpected) if callable(hint) else hint
+        source = source_of({key: state_dict[key] for key in given})
+        raise CheckpointKeysError(source, model, missing, unexpected, hint)
 
 
 def refuse_foreign_checkpoint(module: torch.nn.Module, state_dict: Dict, prefix: str, model: str, hint: str) -> None:

@@ -17,8 +17,18 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from lcnet_mm.utils import InputError
 from .schemes import is_scheme, local_schemes
 from .state_dicts import remember_source
+
+
+class WeightFileError(InputError):
+    """A weight file or checkpoint that cannot be read (corrupt, truncated, of an unknown format) or does not fit
+    the model it is loaded into; the message names the file."""
+
+
+class MissingWeightFileError(WeightFileError, FileNotFoundError):
+    """A weight file or checkpoint that is not there."""
 
 
 class UnsafeWeightFileError(pickle.UnpicklingError):
@@ -66,7 +76,7 @@ def load_weight_file(path, map_location='cpu') -> Tuple[Dict, str]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'weight file {str(path)!r} does not exist')
+        raise MissingWeightFileError(f'weight file {str(path)!r} does not exist')
     content, kind = _read(path, map_location)
     remember_source(content, str(path))
     return content, kind
@@ -85,7 +95,7 @@ def _read(path: Path, map_location) -> Tuple[Dict, str]:
             try:
                 return load_file(str(path), device=str(map_location or 'cpu')), 'safetensors'
             except SafetensorError as error:  # raised for a truncated file or another format
-                raise ValueError(str(error)) from None
+                raise WeightFileError(str(error)) from None
         if path.suffix == '.pdparams':  # Paddle: a pickle of numpy arrays
             with path.open('rb') as f:
                 return NumpyOnlyUnpickler(io.BufferedReader(f), str(path)).load(), 'pickle'
@@ -99,13 +109,13 @@ def _read(path: Path, map_location) -> Tuple[Dict, str]:
                 f'{path}: torch.load(weights_only=True) refused it, so it holds more than tensors '
                 f'({str(error).splitlines()[-1][:300]}). Not loaded.'
             ) from None
-        raise ValueError(f'{path}: cannot read it as a weight file (truncated or corrupt?): {error}') from None
+        raise WeightFileError(f'{path}: cannot read it as a weight file (truncated or corrupt?): {error}') from None
     except (EOFError, RuntimeError, OSError, ValueError) as error:
-        raise ValueError(
+        raise WeightFileError(
             f'{path}: cannot read it as a weight file (truncated or corrupt?): '
             f'{type(error).__name__}: {str(error)[:300]}'
         ) from None
-    raise ValueError(
+    raise WeightFileError(
         f'{path}: unknown weight file format (first bytes {head[:8]!r}); expected a torch '
         '.pth (zip), a .safetensors file or a Paddle .pdparams pickle'
     )
@@ -116,7 +126,7 @@ def check_checkpoint_file(path) -> None:
     missing, empty, truncated, corrupt (CRCs checked) or not a torch checkpoint at all. Reads no pickle."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'checkpoint {str(path)!r} does not exist')
+        raise MissingWeightFileError(f'checkpoint {str(path)!r} does not exist')
     size = path.stat().st_size
     with path.open('rb') as f:
         head = f.read(8)
@@ -125,13 +135,13 @@ def check_checkpoint_file(path) -> None:
             with zipfile.ZipFile(path) as archive:
                 corrupt = archive.testzip()
         except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise ValueError(f'{path}: truncated or corrupt checkpoint ({size} bytes: {error})') from None
+            raise WeightFileError(f'{path}: truncated or corrupt checkpoint ({size} bytes: {error})') from None
         if corrupt is not None:
-            raise ValueError(f'{path}: corrupt checkpoint: the CRC of its record {corrupt!r} does not match')
+            raise WeightFileError(f'{path}: corrupt checkpoint: the CRC of its record {corrupt!r} does not match')
         return
     if head.startswith(b'\x80'):  # a legacy (pre-zip) torch file: torch checks it while reading
         return
-    raise ValueError(
+    raise WeightFileError(
         f'{path}: not a checkpoint ({size} bytes{", empty" if not size else f", first bytes {head!r}"}); '
         'expected a torch .pth file (a zip archive). Weights of other implementations load through the '
         f'checkpoint schemes {", ".join(local_schemes())}.'
@@ -165,12 +175,12 @@ def load_checkpoint(model: torch.nn.Module, path, strict: bool = True, content: 
         content = read_checkpoint(path)
     state_dict = content.get('state_dict', content) if isinstance(content, dict) else content
     if not isinstance(state_dict, dict):
-        raise ValueError(f'{path}: expected a state dict, got {type(state_dict).__name__}')
+        raise WeightFileError(f'{path}: expected a state dict, got {type(state_dict).__name__}')
     state_dict = {
         key[len('module.') :] if key.startswith('module.') else key: value for key, value in state_dict.items()
     }
     try:
         model.load_state_dict(state_dict, strict=strict)
     except RuntimeError as error:  # torch's missing / unexpected keys: name the file
-        raise ValueError(f'{path} does not fit the model ({type(model).__name__}): {error}') from None
+        raise WeightFileError(f'{path} does not fit the model ({type(model).__name__}): {error}') from None
     return content

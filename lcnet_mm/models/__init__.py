@@ -1,25 +1,17 @@
-from .backbones import PPLCNet, PPLCNetV2
-from .classifiers import DistilledImageClassifier
-from .dense_heads import LDPicoHead, LDPicoHeadV2, PicoHead, PicoHeadV2, SSDHeadCompat
-from .detectors import DistilledSingleStageDetector
-from .heads import LCNetClsHead
-from .losses import DKDLoss, ProbabilityVarifocalLoss, SoftTargetKLLoss
-from .necks import CSPPAN, LCPAN
+"""The networks: backbones, necks, heads, detectors, classifiers and losses. Names are imported from their
+modules on first use, so that a model of one toolbox does not import the others."""
 
-__all__ = [
-    'PPLCNet',
-    'PPLCNetV2',
-    'LCNetClsHead',
-    'LCPAN',
-    'CSPPAN',
-    'PicoHeadV2',
-    'PicoHead',
-    'LDPicoHeadV2',
-    'LDPicoHead',
-    'DistilledSingleStageDetector',
-    'ProbabilityVarifocalLoss',
-    'DistilledImageClassifier',
-    'SoftTargetKLLoss',
-    'DKDLoss',
-    'SSDHeadCompat',
-]
+from lcnet_mm.import_hooks import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        'backbones': ('PPLCNet', 'PPLCNetV2'),
+        'classifiers': ('DistilledImageClassifier',),
+        'dense_heads': ('LDPicoHead', 'LDPicoHeadV2', 'PicoHead', 'PicoHeadV2', 'SSDHeadCompat'),
+        'detectors': ('DistilledSingleStageDetector',),
+        'heads': ('LCNetClsHead',),
+        'losses': ('DKDLoss', 'ProbabilityVarifocalLoss', 'SoftTargetKLLoss'),
+        'necks': ('CSPPAN', 'LCPAN'),
+    },
+)

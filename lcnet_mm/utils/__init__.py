@@ -1,4 +1,5 @@
-"""The ground floor's helpers: argument checks and what the CPU is. Nothing here imports the rest of lcnet_mm."""
+"""The ground floor's helpers: argument checks, the input errors and what the CPU is. Nothing here imports the
+rest of lcnet_mm."""
 
 from .checks import (
     check_choice,
@@ -13,10 +14,13 @@ from .checks import (
     is_stride,
 )
 from .cpu import BF16_FLAGS, INT8_FLAGS, cpu_flags, cpu_model_name, native_bf16_features
+from .errors import ConfigError, InputError
 
 __all__ = [
     'BF16_FLAGS',
     'INT8_FLAGS',
+    'ConfigError',
+    'InputError',
     'check_choice',
     'check_int',
     'check_int_seq',

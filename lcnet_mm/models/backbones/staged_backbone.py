@@ -17,6 +17,7 @@ from lcnet_mm.io import (
     is_download,
     local_schemes,
     refuse_foreign_checkpoint,
+    refuse_key_mismatches,
     refuse_shape_mismatches,
 )
 from lcnet_mm.utils import check_positive_number, check_stride, is_int, is_stride
@@ -229,6 +230,7 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         # of the other form, BN-folded or not, is refused by FoldsNormsForDeploy.)
         refuse_foreign_checkpoint(self, state_dict, prefix, self.describe(), self.foreign_hint)
         refuse_shape_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
+        refuse_key_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):

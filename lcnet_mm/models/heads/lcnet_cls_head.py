@@ -1,11 +1,13 @@
+import logging
 from typing import Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.logging import print_log
 from mmpretrain.models.heads import ClsHead
 
-from lcnet_mm.io import refuse_shape_mismatches
+from lcnet_mm.io import refuse_key_mismatches, refuse_shape_mismatches, shape_mismatches
 from lcnet_mm.registry import MODELS
 from lcnet_mm.utils import check_int
 
@@ -85,6 +87,17 @@ class LCNetClsHead(ClsHead):
             'A checkpoint of another PP-LCNet width?',
             only='head_conv.',
         )
+        refuse_key_mismatches(self, state_dict, prefix, f'LCNetClsHead(in_channels={self.in_channels})', _keys_hint)
+        skipped = shape_mismatches(
+            state_dict, {f'{prefix}{k}': v.shape for k, v in self.fc.state_dict(prefix='fc.').items()}
+        )
+        if skipped:
+            print_log(
+                f"LCNetClsHead: fine-tuning to num_classes={self.num_classes}: the checkpoint's classifier is skipped "
+                f'(initialised instead): {skipped}',
+                logger='current',
+                level=logging.WARNING,
+            )
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self):
@@ -113,3 +126,15 @@ class LCNetClsHead(ClsHead):
 
     def forward(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
         return self.fc(self.dropout(self.pre_logits(feats)))
+
+
+def _keys_hint(missing, unexpected) -> str:
+    # timm's lcnet_* heads have a bias on the head conv, PaddleClas's do not: the one option that differs
+    bias = [key for key in missing + unexpected if key.endswith('head_conv.conv.bias')]
+    if bias:
+        has_bias = bias[0] in unexpected
+        return (
+            f"The checkpoint's head conv {'has' if has_bias else 'has no'} bias (timm's lcnet heads have one, "
+            f"PaddleClas's none): set model.head.head_conv_bias={has_bias}"
+        )
+    return 'A checkpoint of another head (with_head_conv, head_channels)?'

@@ -7,7 +7,8 @@ class SqueezeExcitation(nn.Module):
     """Channel attention: global average pool -> 1x1 conv (C -> C/ratio) -> ReLU -> 1x1 conv back to C
     -> hard-sigmoid -> rescale the input.
 
-    The gate is torch's fused ``nn.Hardsigmoid`` (``lcnet_mm.Hardsigmoid``, see :mod:`lcnet_mm.registry`).
+    The gate is torch's fused ``nn.Hardsigmoid``, given as the class (no registry look-up, which would import
+    every toolbox's registration); configs name it ``lcnet_mm.Hardsigmoid`` (see :mod:`lcnet_mm.registry`).
 
     Args:
         channels (int): Input and output channels.
@@ -21,7 +22,7 @@ class SqueezeExcitation(nn.Module):
         channels: int,
         ratio: int = 4,
         conv_cfg: dict = None,
-        act_cfg=(dict(type='ReLU'), dict(type='lcnet_mm.Hardsigmoid')),
+        act_cfg=(dict(type='ReLU'), dict(type=nn.Hardsigmoid)),
     ):
         super().__init__()
         squeeze_channels = channels // ratio

@@ -1,4 +1,7 @@
-from .distillation import DKDLoss, SoftTargetKLLoss
-from .probability_varifocal_loss import ProbabilityVarifocalLoss
+from lcnet_mm.import_hooks import lazy_exports
 
-__all__ = ['DKDLoss', 'ProbabilityVarifocalLoss', 'SoftTargetKLLoss']
+# Lazy: the varifocal loss is mmdet's kind, the distillation losses mmpretrain's.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {'distillation': ('DKDLoss', 'SoftTargetKLLoss'), 'probability_varifocal_loss': ('ProbabilityVarifocalLoss',)},
+)
