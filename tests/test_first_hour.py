@@ -210,7 +210,9 @@ def test_readme_opens_with_the_quick_start_and_its_python_runs(tmp_path):
     assert 'build_model_from_config' in code and 'DetInferencer' in code and 'ImageClassificationInferencer' in code
     from lcnet_mm.apis import build_model_from_config
 
-    for config, path in re.findall(r"'(configs/[\w/]+\.py)'.*?'(work_dirs/[\w/.]+\.pth)'", code):
+    pairs = re.findall(r"'(configs/[\w/]+\.py)'[^)]*?'(work_dirs/[\w/.]+\.pth)'", code)
+    assert len(pairs) == 2
+    for config, path in pairs:
         model, _ = build_model_from_config(str(ROOT / config))
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / path)
