@@ -197,9 +197,9 @@ def test_train_and_test_name_a_bad_checkpoint_before_loading_it(tmp_path, monkey
     monkeypatch.chdir(tmp_path)  # the embedded data goes under tmp_path/data
     _, bad = bad_files(tmp_path)
     train, test = load_tool('train'), load_tool('test')
-    with pytest.raises(ValueError, match=r'truncated.pth: truncated or corrupt checkpoint'):
+    with pytest.raises(ValueError, match=r'truncated.pth: .*truncated or corrupt'):
         train.main([*CLS, f'load_from={bad["truncated"]}', 'train_cfg.max_epochs=1'])
-    with pytest.raises(ValueError, match=r'random.pth: not a checkpoint'):
+    with pytest.raises(ValueError, match=r'random.pth: unknown weight file format'):
         test.main([CLS[0], str(bad['random']), '--cfg-options', *CLS[2:]])
 
     work_dir = tmp_path / 'run'

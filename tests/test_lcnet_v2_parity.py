@@ -98,7 +98,7 @@ def test_every_tensor_of_the_published_files_converts_and_fits_its_config(size, 
     tool = load_tool('convert_weights')
     assert tool.main([str(path), str(tmp_path / 'out.pth'), '--config', CONFIGS[size]]) == 0
     out = capsys.readouterr().out
-    assert f'paddle_v2 PP-LCNetV2 {size} x' in out and f'fits the backbone of {CONFIGS[size]}' in out
+    assert f'paddle_v2 PP-LCNetV2 {size} x' in out and f'fits the model of {CONFIGS[size]}' in out
     from lcnet_mm.apis import build_model_from_config
 
     model, _ = build_model_from_config(CONFIGS[size])
@@ -150,15 +150,15 @@ def test_broken_files_are_refused_with_the_key_named(tmp_path, capsys):
 
     broken = {k: v for k, v in state.items() if not k.startswith('stages.2.0.dw_conv_list.')}
     pickle.dump(broken, open(path, 'wb'), protocol=4)
-    assert tool.main([str(path), str(tmp_path / 'out.pth')]) == 1
+    assert tool.main([str(path), str(tmp_path / 'out.pth')]) == 2
     assert "'stages.2.0.dw_conv.weight': a merged depthwise conv without its branches" in capsys.readouterr().err
 
     broken = dict(state, **{'stages.1.0.extra.weight': np.zeros(3, np.float32)})
     pickle.dump(broken, open(path, 'wb'), protocol=4)
-    assert tool.main([str(path), str(tmp_path / 'out.pth')]) == 1
+    assert tool.main([str(path), str(tmp_path / 'out.pth')]) == 2
     assert "unexpected key 'stages.1.0.extra.weight' for a PaddleClas PP-LCNetV2" in capsys.readouterr().err
 
     broken = dict(state, **{'stages.3.1.pw_conv.conv.weight': state['stages.3.1.pw_conv.conv.weight'][:, :8]})
     pickle.dump(broken, open(path, 'wb'), protocol=4)
-    assert tool.main([str(path), str(tmp_path / 'out.pth')]) == 1
+    assert tool.main([str(path), str(tmp_path / 'out.pth')]) == 2
     assert 'shape mismatches' in capsys.readouterr().err

@@ -83,7 +83,8 @@ def test_train_resume_and_load_from_refuse_crafted_file(crafted, tmp_path, flag)
     )
     proc = train(args, tmp_path)
     assert proc.returncode != 0
-    assert 'Weights only load failed' in proc.stderr and 'crafted.pth' in proc.stdout + proc.stderr
+    # one line, before the runner: the file is read with weights_only=True and refused
+    assert proc.returncode == 2 and 'weights_only=True' in proc.stderr and 'crafted.pth' in proc.stderr
     assert not marker.exists()
 
 
@@ -104,7 +105,8 @@ def test_switching_torch_to_unsafe_loading_is_refused_before_anything_loads(craf
         TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1',
     )
     assert proc.returncode != 0
-    assert 'UnsafeWeightFileError' in proc.stderr and 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' in proc.stderr
+    # the tools read the file themselves with weights_only=True, which the variable does not override
+    assert proc.returncode == 2 and 'weights_only=True' in proc.stderr and 'Not loaded' in proc.stderr
     assert not marker.exists()
 
 

@@ -30,8 +30,8 @@ def check_run_inputs(cfg: Config, loaders: Sequence[str]) -> None:
     - a model the config's values do not build (a bad ``out_indices``, an unknown type), or whose neck's (or head's)
       input channels do not match the backbone's outputs (otherwise a shape error in the first forward pass);
     - a ``load_from`` checkpoint that cannot be read or does not fit that model (read as the runner reads it)."""
+    check_annotation_files(cfg, loaders)  # a file that is there but broken first: it names what is wrong in it
     check_data_paths(cfg, loaders)
-    check_annotation_files(cfg, loaders)
     model = _checked_model(cfg)
     checkpoint = _checkpoint_to_load(cfg)
     if checkpoint is not None:

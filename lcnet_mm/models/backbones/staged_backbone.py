@@ -230,8 +230,9 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         # of the other form, BN-folded or not, is refused by FoldsNormsForDeploy.)
         refuse_foreign_checkpoint(self, state_dict, prefix, self.describe(), self.foreign_hint)
         refuse_shape_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
-        refuse_key_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
+        # after the norm-folding check, which names the form (deploy=True) a folded checkpoint needs
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        refuse_key_mismatches(self, state_dict, prefix, self.describe(), self.mismatch_hint)
 
     def init_weights(self):
         # mmcv's ConvModule re-initialises its own conv (Kaiming fan-out) after init_cfg has run, but only
