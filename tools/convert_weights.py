@@ -37,6 +37,7 @@ from mmengine.config import DictAction
 from lcnet_mm.apis import add_debug_argument, build_model_from_config, run_tool
 from lcnet_mm.converters import FORMATS, StateDictMismatchError, check_against_model, convert_weights
 from lcnet_mm.io import UnsafeWeightFileError, torch_save_atomic
+from lcnet_mm.models.heads.lcnet_cls_head import head_conv_bias_hint
 
 
 def parse_args(argv=None):
@@ -122,14 +123,10 @@ def convert(args):
 
 def _fit_hint(error: StateDictMismatchError, info: dict) -> str:
     """The config option that makes the model fit the file, where one option does."""
-    keys = error.missing + error.unexpected
-    if keys and all(key.endswith('head_conv.conv.bias') for key in keys):
-        has_bias = bool(error.unexpected)
-        return (
-            f"The file's head conv {'has' if has_bias else 'has no'} bias (timm's lcnet heads have one, "
-            f"PaddleClas's none): use --cfg-options model.head.head_conv_bias={has_bias}"
-        )
-    if keys or not error.mismatched:
+    bias = head_conv_bias_hint(error.missing, error.unexpected)
+    if bias:
+        return f'{bias} (--cfg-options)'
+    if error.missing or error.unexpected or not error.mismatched:
         return ''
     # Weights of another data set (PP-Structure's CDLA PicoDet: 10 classes, a PULC classifier: 2) differ only there.
     classes = info['num_classes']

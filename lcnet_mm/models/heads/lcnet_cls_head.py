@@ -128,13 +128,18 @@ class LCNetClsHead(ClsHead):
         return self.fc(self.dropout(self.pre_logits(feats)))
 
 
+def head_conv_bias_hint(missing, unexpected) -> str:
+    """The option that makes a checkpoint fit where only the head conv's bias differs (timm's lcnet_* heads have one,
+    PaddleClas's do not), else ''. Shared by the head's refusal and ``tools/convert_weights.py --config``."""
+    keys = list(missing) + list(unexpected)
+    if not keys or not all(key.endswith('head_conv.conv.bias') for key in keys):
+        return ''
+    has_bias = bool(unexpected)
+    return (
+        f"The checkpoint's head conv {'has' if has_bias else 'has no'} bias (timm's lcnet heads have one, "
+        f"PaddleClas's none): set model.head.head_conv_bias={has_bias}"
+    )
+
+
 def _keys_hint(missing, unexpected) -> str:
-    # timm's lcnet_* heads have a bias on the head conv, PaddleClas's do not: the one option that differs
-    bias = [key for key in missing + unexpected if key.endswith('head_conv.conv.bias')]
-    if bias:
-        has_bias = bias[0] in unexpected
-        return (
-            f"The checkpoint's head conv {'has' if has_bias else 'has no'} bias (timm's lcnet heads have one, "
-            f"PaddleClas's none): set model.head.head_conv_bias={has_bias}"
-        )
-    return 'A checkpoint of another head (with_head_conv, head_channels)?'
+    return head_conv_bias_hint(missing, unexpected) or 'A checkpoint of another head (with_head_conv, head_channels)?'
