@@ -1,9 +1,9 @@
 """The registries of lcnet-mm and what goes into the toolboxes' registries.
 
-- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS``, ``HOOKS`` and ``OPTIM_WRAPPERS`` are children of MMEngine's root
-  registries, so any OpenMMLab 2.x config can name a module by its scoped name (``lcnet_mm.PPLCNet``, the
-  way ``mmpretrain.ConvNeXt`` is used from mmdet). Our modules register themselves there with the usual
-  decorator; torch's ``nn.Hardsigmoid`` is added here. Nothing is registered into the root registries.
+- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS``, ``HOOKS``, ``LOOPS`` and ``OPTIM_WRAPPERS`` are children of
+  MMEngine's root registries, so any OpenMMLab 2.x config can name a module by its scoped name
+  (``lcnet_mm.PPLCNet``, the way ``mmpretrain.ConvNeXt`` is used from mmdet). Our modules register themselves there
+  with the usual decorator; torch's ``nn.Hardsigmoid`` is added here. Nothing is registered into the root registries.
 - :func:`register_in_toolbox`: our own modules also go by their bare names into the registries of the
   toolboxes that can use them, so that configs with ``default_scope='mmdet'``, ``'mmpretrain'`` or ``'mmseg'`` can
   write ``type='PPLCNet'``. A name a toolbox already uses for something else is an error, never replaced.
@@ -24,6 +24,7 @@ import sys
 import torch.nn as nn
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
@@ -33,15 +34,17 @@ _EVERYTHING = ['lcnet_mm.toolboxes.in_use']
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='lcnet_mm', locations=_EVERYTHING)
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='lcnet_mm', locations=_EVERYTHING)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='lcnet_mm', locations=_EVERYTHING)
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='lcnet_mm', locations=_EVERYTHING)
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='lcnet_mm', locations=_EVERYTHING)
 
 # torch's fused hard-sigmoid, relu6(x + 3) / 6, for the SE gates: ``type='lcnet_mm.Hardsigmoid'``. mmcv
 # registers only its own HSigmoid, which runs three ops instead of one and warns each time it is built.
 MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
 
-# What every run of every toolbox uses: the hooks and the optim wrapper.
+# What every run of every toolbox uses: the hooks, the time-budget loop and the optim wrapper.
 RUN_MODULES = dict(
     HOOKS=('AtomicCheckpointHook', 'DataCheckHook', 'TrainingModeHook', 'TrainTimeHook', 'WeightsOnlyCheckpointHook'),
+    LOOPS=('BudgetedEpochBasedTrainLoop', 'BudgetedIterBasedTrainLoop'),
     OPTIM_WRAPPERS=('CpuAmpOptimWrapper',),
 )
 # Toolbox -> registry -> which of our modules make sense there. The head is an mmpretrain ClsHead and
@@ -76,7 +79,7 @@ TOOLBOX_MODULES = {
     ),
 }
 TOOLBOXES = tuple(TOOLBOX_MODULES)
-_OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)
+_OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, LOOPS=LOOPS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)
 
 
 def register_in_toolbox(toolbox: str) -> None:

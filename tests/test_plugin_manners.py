@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from lcnet_mm.io import CheckpointMismatchError
-from lcnet_mm.registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPERS, TOOLBOX_MODULES
+from lcnet_mm.registry import DATASETS, HOOKS, LOOPS, MODELS, OPTIM_WRAPPERS, TOOLBOX_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,9 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
         for registry, names in registries.items()
     }
     assert report['registry_added'] == expected
-    assert set(report['new_registries']) == {f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, HOOKS, OPTIM_WRAPPERS)}
+    assert set(report['new_registries']) == {
+        f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, HOOKS, LOOPS, OPTIM_WRAPPERS)
+    }
     assert report['schemes_added'] == ['hf://', 'paddle://', 'timm://']
     assert report['file_backends_added'] == ['atomic_local'] and report['file_backends_replaced'] == []
 

@@ -18,6 +18,7 @@ from lcnet_mm.engine import (
     WeightsOnlyCheckpointHook,
     choose_fastest,
     cpu_amp_optim_wrapper,
+    winner_is_clear,
 )
 from lcnet_mm.engine.training_mode_hook import measurement_schedule
 
@@ -68,9 +69,9 @@ class ModeClock:
         return self.now
 
 
-def train(tmp_path, costs, wrapper='lcnet_mm.CpuAmpOptimWrapper', iters=24, resume=False, **hook_args):
+def train(tmp_path, costs, wrapper='lcnet_mm.CpuAmpOptimWrapper', iters=24, resume=False, clock=None, **hook_args):
     model = TinyConvNet()
-    clock = ModeClock(costs)
+    clock = clock or ModeClock(costs)
     hook = TrainingModeHook(timer=clock, **hook_args)
     runner = Runner(
         model=model,
@@ -134,13 +135,80 @@ def test_the_measured_fastest_mode_trains_the_rest_of_the_run(tmp_path, native_b
             assert f'{mode} {cost:.3f}' in line
 
 
-def test_a_far_slower_mode_is_dropped_after_one_timed_iteration(tmp_path, native_bf16):
+def test_a_far_slower_mode_is_dropped_after_two_timed_iterations(tmp_path, native_bf16):
     costs = {BF16_CL: 2.0, BF16_NCHW: 2.5, FP32_CL: 0.40, FP32_NCHW: 0.42}  # emulated-BF16-like
     runner, hook, model = train(tmp_path, costs)
     assert hook.chosen == FP32_CL
     assert set(hook.medians) == {BF16_CL, BF16_NCHW, FP32_CL, FP32_NCHW}
     bf16_iterations = sum(1 for autocast, _ in model.seen if autocast)
-    assert bf16_iterations == 4  # one untimed and one timed iteration of each BF16 mode, no more
+    assert bf16_iterations == 6  # one untimed and two timed iterations of each BF16 mode, no more
+
+
+class NoisyClock:
+    """A clock on which the successive iterations of a mode (its untimed warm-up first) take the seconds listed for
+    it, the last repeated: timings with outliers, as a busy machine gives them."""
+
+    def __init__(self, timings):
+        self.timings = {mode: list(times) for mode, times in timings.items()}
+        self.now, self.runner, self._calls = 0.0, None, 0
+
+    def __call__(self):
+        self._calls += 1
+        if self._calls % 2 == 0:  # the hook reads the clock before and after each iteration: the second read
+            model, wrapper = self.runner.model, self.runner.optim_wrapper
+            layout = 'contiguous'
+            if model.net[0].weight.is_contiguous(memory_format=torch.channels_last):
+                layout = 'channels_last'
+            times = self.timings[TrainingMode(getattr(wrapper, 'precision', 'fp32'), layout)]
+            self.now += times.pop(0) if len(times) > 1 else times[0]
+        return self.now
+
+
+def train_noisy(tmp_path, monkeypatch, timings, iters=40, **hook_args):
+    monkeypatch.setattr(cpu_amp_optim_wrapper, 'native_bf16_features', lambda: ())  # layouts only: two modes
+    runner, hook, model = train(tmp_path, {}, iters=iters, clock=NoisyClock(timings), **hook_args)
+    return hook, model
+
+
+def test_one_outlier_neither_drops_nor_flips_the_winner(tmp_path, monkeypatch):
+    # channels-last is faster, but its first timed iteration hit a busy moment (1.4 s): by the old rule (one
+    # timed iteration, 1.5x the fastest) it would have been dropped and NCHW chosen.
+    timings = {FP32_CL: [0.5, 1.4, 0.49, 0.50, 0.49], FP32_NCHW: [0.6, 0.62, 0.61, 0.60]}
+    hook, model = train_noisy(tmp_path, monkeypatch, timings)
+    assert hook.chosen == FP32_CL and not hook._dropped
+    assert hook.medians == {FP32_CL: pytest.approx(0.50), FP32_NCHW: pytest.approx(0.61)}
+
+
+def test_a_close_race_is_timed_until_the_winner_is_clear(tmp_path, monkeypatch):
+    # After three rounds the medians (0.50 vs 0.52) are closer than the scatter; two more rounds settle it.
+    timings = {
+        FP32_CL: [0.5, 0.50, 0.58, 0.44, 0.50, 0.50, 0.50],
+        FP32_NCHW: [0.6, 0.52, 0.45, 0.60, 0.60, 0.60, 0.60],
+    }
+    hook, model = train_noisy(tmp_path, monkeypatch, timings)
+    assert hook.chosen == FP32_CL
+    assert [len(times) for times in hook._samples.values()] == [5, 5]
+    (line,) = [line for line in log_lines(tmp_path) if 'training in' in line]
+    assert 'winner clear' in line
+
+
+def test_a_race_that_stays_close_ends_at_the_cap_and_says_so(tmp_path, monkeypatch):
+    # The two scatter as much as they differ, round after round: never clear.
+    timings = {
+        FP32_CL: [0.5, 0.50, 0.56, 0.44, 0.50, 0.56, 0.44],
+        FP32_NCHW: [0.6, 0.52, 0.46, 0.58, 0.52, 0.46, 0.58],
+    }
+    hook, model = train_noisy(tmp_path, monkeypatch, timings, max_rounds=6)
+    assert [len(times) for times in hook._samples.values()] == [6, 6]
+    (line,) = [line for line in log_lines(tmp_path) if 'training in' in line]
+    assert 'winner not clear after 6 rounds' in line
+
+
+def test_winner_is_clear_weighs_the_gap_against_the_spread():
+    assert winner_is_clear({FP32_CL: [0.50, 0.51, 0.49], FP32_NCHW: [0.60, 0.61, 0.59]})
+    assert not winner_is_clear({FP32_CL: [0.50, 0.60, 0.40], FP32_NCHW: [0.55, 0.65, 0.45]})
+    assert winner_is_clear({FP32_CL: [0.50, 0.50, 9.0], FP32_NCHW: [0.60, 0.60, 0.60]})  # an outlier is no spread
+    assert winner_is_clear({FP32_CL: [0.5], FP32_NCHW: []})  # one mode timed: nothing to compare
 
 
 def test_without_native_bf16_only_layouts_are_measured(tmp_path, monkeypatch):
@@ -224,6 +292,7 @@ def test_choose_fastest_and_the_schedule():
         (dict(rounds=0), 'rounds must be a positive int, got 0'),
         (dict(warmup=True), 'warmup must be an int >= 0, got True'),
         (dict(drop_ratio=1.0), 'drop_ratio must be > 1, got 1.0'),
+        (dict(rounds=4, max_rounds=3), 'max_rounds must be an int >= 4, got 3'),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

@@ -1,7 +1,7 @@
 """Train a detector (mmdet config), a classifier (mmpretrain config) or a segmentor (mmseg config), with
 mmdet's command line.
 
-python tools/train.py configs/lcnet_fcos.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+python tools/train.py configs/lcnet_fcos.py [--work-dir DIR] [--resume [CKPT]] [--amp] [--time-budget S]
                       [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
 """
 
@@ -23,6 +23,7 @@ from lcnet_mm.apis import (
     parse_runner_arguments,
     prepare_distributed,
     run_tool,
+    set_time_budget,
 )
 
 
@@ -34,6 +35,13 @@ def parse_args(argv=None):
         '--amp',
         action='store_true',
         help='mixed precision: float16 with loss scaling on CUDA, BF16 autocast on a CPU that has native BF16',
+    )
+    parser.add_argument(
+        '--time-budget',
+        type=float,
+        metavar='S',
+        help='train within S seconds (validation not counted): the recipe where the machine is fast enough, its '
+        'schedule compressed to the measured speed where not',
     )
     parser.add_argument(
         '--auto-scale-lr',
@@ -58,6 +66,9 @@ def build_runner(argv=None) -> Runner:
 
     if args.amp:
         enable_amp(cfg)
+
+    if args.time_budget is not None:
+        set_time_budget(cfg, args.time_budget)
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:

@@ -51,19 +51,4 @@ model = dict(
 )
 # RTMDetSepBNHead shares its convs between levels (share_conv): count each parameter once, as mmdet's RTMDet does.
 optim_wrapper = dict(paramwise_cfg=dict(bypass_duplicate=True))
-# 2 epochs (400 iterations): the step takes about 1.1 s on an AVX2-only 2-core CPU, so that 10 minutes hold with
-# iterations 1.3x slower than there (docs/training_speed.md).
-max_epochs = 2
-train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs,
-        eta_min_ratio=0.05,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True,
-    ),
-]
+# The flagship's schedule (6 epochs) and 540 s training budget (docs/training_speed.md).

@@ -1,7 +1,7 @@
 """What the tools use: the top floor, above everything else of lcnet_mm."""
 
 from lcnet_mm.builder import build_model_from_config, load_config, toolbox_of
-from lcnet_mm.engine.training_config import disable_amp, enable_amp, training_mode_hooks
+from lcnet_mm.engine.training_config import disable_amp, enable_amp, set_time_budget, training_mode_hooks
 from .cli import (
     NAMED_ERRORS,
     add_debug_argument,
@@ -35,6 +35,7 @@ __all__ = [
     'load_config',
     'parse_runner_arguments',
     'prepare_distributed',
+    'set_time_budget',
     'toolbox_of',
     'training_mode_hooks',
 ]

@@ -39,3 +39,31 @@ def disable_amp(cfg: Config) -> None:
         cfg.optim_wrapper.pop('loss_scale', None)
     for hook in training_mode_hooks(cfg):
         hook['precision'] = 'fp32'
+
+
+# The loop each of mmengine's training loops becomes under a time budget.
+BUDGET_LOOPS = {
+    'EpochBasedTrainLoop': 'lcnet_mm.BudgetedEpochBasedTrainLoop',
+    'IterBasedTrainLoop': 'lcnet_mm.BudgetedIterBasedTrainLoop',
+}
+
+
+def set_time_budget(cfg: Config, seconds: float) -> None:
+    """``tools/train.py --time-budget S``: train within ``seconds`` of training, the schedule fitted to the measured
+    speed (:class:`BudgetedEpochBasedTrainLoop`, :class:`BudgetedIterBasedTrainLoop`)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise ValueError(f'--time-budget must be a number of seconds > 0, got {seconds!r}')
+    train_cfg = cfg.get('train_cfg')
+    if not train_cfg:
+        raise ValueError('--time-budget needs a train_cfg in the config (an epoch- or iteration-based training loop)')
+    by_epoch = train_cfg.pop('by_epoch', True)
+    loop = train_cfg.get('type', 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop')
+    budgeted = {*BUDGET_LOOPS.values(), *(name.partition('.')[2] for name in BUDGET_LOOPS.values())}
+    if loop not in budgeted:
+        if loop not in BUDGET_LOOPS:
+            raise ValueError(
+                f"--time-budget needs one of mmengine's training loops ({', '.join(BUDGET_LOOPS)}) or a budgeted one, "
+                f'got train_cfg.type={loop!r}'
+            )
+        train_cfg['type'] = BUDGET_LOOPS[loop]
+    train_cfg['time_budget_s'] = seconds

@@ -46,14 +46,37 @@ def choose_fastest(samples: Dict[TrainingMode, Sequence[float]]) -> Tuple[Traini
     return min(medians, key=medians.get), medians
 
 
+def spread(times: Sequence[float]) -> float:
+    """The median absolute deviation: how far a mode's timings scatter, unmoved by one outlier."""
+    middle = median(times)
+    return median(abs(t - middle) for t in times)
+
+
+def winner_is_clear(samples: Dict[TrainingMode, Sequence[float]]) -> bool:
+    """Whether the fastest mode's median is ahead of every other's by more than the two modes' spreads together:
+    then no single slow or fast iteration can have made it the winner."""
+    timed = {mode: times for mode, times in samples.items() if times}
+    if len(timed) < 2:
+        return True
+    first, *others = sorted(timed, key=lambda mode: median(timed[mode]))
+    return all(
+        median(timed[other]) - median(timed[first]) > spread(timed[first]) + spread(timed[other]) for other in others
+    )
+
+
 def measurement_schedule(candidates: Sequence[TrainingMode], warmup: int, rounds: int) -> List[Tuple]:
     """(mode, timed) per iteration: ``warmup`` untimed iterations of each mode (the first calls of a mode build
-    its oneDNN kernels), then ``rounds`` timed ones each, interleaved, the order reversed every other round so
-    that no mode always follows the same one."""
+    its oneDNN kernels), then ``rounds`` timed ones each, interleaved (:func:`timing_round`)."""
     schedule = [(mode, False) for mode in candidates for _ in range(warmup)]
     for index in range(rounds):
-        schedule += [(mode, True) for mode in (candidates if index % 2 == 0 else reversed(candidates))]
+        schedule += timing_round(candidates, index)
     return schedule
+
+
+def timing_round(candidates: Sequence[TrainingMode], index: int) -> List[Tuple]:
+    """One timed iteration of each mode, the order reversed every other round so that no mode always follows the
+    same one."""
+    return [(mode, True) for mode in (candidates if index % 2 == 0 else list(reversed(candidates)))]
 
 
 @HOOKS.register_module()
@@ -68,8 +91,11 @@ class TrainingModeHook(Hook):
     ``precision='bf16'``, and in the shipped configs (where the hook sits in ``default_hooks``)
     ``--cfg-options default_hooks.training_mode.precision=fp32`` (or ``memory_format=contiguous``) fixes one.
 
-    Every measured iteration is a real training step. A mode whose first timed iteration takes more than
-    ``drop_ratio`` times the fastest mode's is not timed again. The decision, with the median seconds per
+    Every measured iteration is a real training step. After ``rounds`` timed rounds the winner must be clear (its
+    median ahead of every other mode's by more than their spreads together, :func:`winner_is_clear`); until it
+    is, one more round is timed, up to ``max_rounds``, so that a noisy machine cannot flip the choice with a few
+    unlucky iterations. A mode whose fastest timed iteration (after two rounds) is more than ``drop_ratio`` times
+    the best median is not timed again: one slow outlier cannot drop a mode. The decision, with the median seconds per
     iteration of every mode and the training time it projects, is one line of the log; with several processes
     rank 0's decision holds for all. It is saved in every checkpoint, and a resumed run continues in it (the
     same numerics as the run it continues) instead of measuring again. Validation and testing run in the chosen
@@ -79,7 +105,8 @@ class TrainingModeHook(Hook):
         precision (str): ``'auto'``, ``'bf16'`` or ``'fp32'``.
         memory_format (str): ``'auto'``, ``'channels_last'`` or ``'contiguous'``.
         warmup (int): Untimed iterations per mode before timing it. Default 1.
-        rounds (int): Timed iterations per mode. Default 3.
+        rounds (int): Timed iterations per mode at least. Default 3.
+        max_rounds (int): Timed iterations per mode at most, while the winner is not clear. Default 8.
         drop_ratio (float): A mode this many times slower than the fastest after one round stops being timed.
         timer (callable): Seconds now; replaced in tests to inject timings.
     """
@@ -92,6 +119,7 @@ class TrainingModeHook(Hook):
         memory_format: str = 'auto',
         warmup: int = 1,
         rounds: int = 3,
+        max_rounds: int = 8,
         drop_ratio: float = 1.5,
         timer: Callable[[], float] = time.perf_counter,
     ):
@@ -104,17 +132,21 @@ class TrainingModeHook(Hook):
             )
         check_int(warmup, 'TrainingModeHook: warmup', minimum=0)
         check_int(rounds, 'TrainingModeHook: rounds', minimum=1)
+        check_int(max_rounds, 'TrainingModeHook: max_rounds', minimum=rounds)
         if not drop_ratio > 1:
             raise ValueError(f'TrainingModeHook: drop_ratio must be > 1, got {drop_ratio!r}')
         self.precision = precision
         self.memory_format = memory_format
         self.warmup = warmup
         self.rounds = rounds
+        self.max_rounds = max_rounds
         self.drop_ratio = drop_ratio
         self.timer = timer
         self.chosen: Optional[TrainingMode] = None
         self.medians: Dict[TrainingMode, float] = {}
         self._schedule: List[Tuple] = []
+        self._candidates: List[TrainingMode] = []
+        self._rounds_timed = 0
         self._samples: Dict[TrainingMode, List[float]] = {}
         self._dropped = set()
         self._current: Optional[Tuple] = None
@@ -168,6 +200,7 @@ class TrainingModeHook(Hook):
             self._decide(runner, candidates[0], f'{left} iterations, too few to time each mode once ({needed})')
             return
         self._samples = {mode: [] for mode in candidates}
+        self._candidates, self._rounds_timed = candidates, self.rounds
         self._schedule = measurement_schedule(candidates, self.warmup, self.rounds)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
@@ -175,7 +208,7 @@ class TrainingModeHook(Hook):
             return
         while self._schedule and self._schedule[0][0] in self._dropped:
             self._schedule.pop(0)
-        if not self._schedule:
+        if not self._schedule and not self._another_round():
             self._decide_from_samples(runner)
             return
         self._current = self._schedule.pop(0)
@@ -191,7 +224,7 @@ class TrainingModeHook(Hook):
         if timed:
             self._samples[mode].append(elapsed)
             self._drop_slow_modes()
-        if not self._schedule:
+        if not self._schedule and not self._another_round():
             self._decide_from_samples(runner)
 
     def after_train(self, runner) -> None:
@@ -216,21 +249,40 @@ class TrainingModeHook(Hook):
     def before_test(self, runner) -> None:
         self._apply_layout_for_inference(runner)
 
+    @property
+    def decided(self) -> bool:
+        """Whether the run trains in its final mode now (chosen, or nothing to choose on this device)."""
+        return self.chosen is not None or not self._active
+
     # ---- internals -------------------------------------------------------------------------------------
+    def _timed(self) -> Dict[TrainingMode, List[float]]:
+        return {mode: times for mode, times in self._samples.items() if mode not in self._dropped}
+
+    def _another_round(self) -> bool:
+        """Queue one more timed round when the winner is not clear yet and the cap allows. Not with several
+        processes: each rank's own timings would give each its own schedule."""
+        if self._rounds_timed >= self.max_rounds or get_world_size() > 1 or winner_is_clear(self._timed()):
+            return False
+        modes = [mode for mode in self._candidates if mode not in self._dropped]
+        self._schedule = timing_round(modes, self._rounds_timed)
+        self._rounds_timed += 1
+        return True
+
     def _drop_slow_modes(self) -> None:
-        """After each mode has one timed iteration, stop timing those far slower than the fastest. Not with
-        several processes: each rank's own timings would give each its own schedule."""
+        """Once each mode has two timed iterations, stop timing those whose fastest is far slower than the best
+        median. Not with several processes (see :meth:`_another_round`)."""
         if get_world_size() > 1:
             return
-        firsts = {mode: times[0] for mode, times in self._samples.items() if times}
-        if len(firsts) < len(self._samples):
+        timed = self._timed()
+        if any(len(times) < 2 for times in timed.values()):
             return
-        best = min(firsts.values())
-        self._dropped |= {mode for mode, first in firsts.items() if first > self.drop_ratio * best}
+        best = min(median(times) for times in timed.values())
+        self._dropped |= {mode for mode, times in timed.items() if min(times) > self.drop_ratio * best}
 
     def _decide_from_samples(self, runner) -> None:
         chosen, self.medians = choose_fastest(self._samples)
         timed = sum(len(times) for times in self._samples.values())
+        clear = 'clear' if winner_is_clear(self._timed()) else f'not clear after {self._rounds_timed} rounds'
         figures = ', '.join(f'{mode} {seconds:.3f}' for mode, seconds in self.medians.items())
         others = [s for m, s in self.medians.items() if m != chosen]
         ratio = f' ({min(others) / self.medians[chosen]:.2f}x the next fastest)' if others else ''
@@ -238,7 +290,9 @@ class TrainingModeHook(Hook):
         left = max(runner.max_iters - runner.iter - 1, 0)
         projection = f'; {left} iterations left, about {left * self.medians[chosen]:.0f} s of training'
         self._decide(
-            runner, chosen, f'measured over {timed} iterations, median s/iteration: {figures}{ratio}{projection}'
+            runner,
+            chosen,
+            f'measured over {timed} iterations, median s/iteration: {figures}{ratio}, winner {clear}{projection}',
         )
 
     def _decide(self, runner, mode: TrainingMode, how: str) -> None:

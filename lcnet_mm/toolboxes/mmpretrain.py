@@ -3,6 +3,7 @@
 
 from lcnet_mm.datasets.synthetic_classification import SyntheticShapesClassification  # noqa: F401
 from lcnet_mm.engine.atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
+from lcnet_mm.engine.budgeted_train_loop import BudgetedEpochBasedTrainLoop, BudgetedIterBasedTrainLoop  # noqa: F401
 from lcnet_mm.engine.cpu_amp_optim_wrapper import CpuAmpOptimWrapper  # noqa: F401
 from lcnet_mm.engine.data_check_hook import DataCheckHook  # noqa: F401
 from lcnet_mm.engine.train_time_hook import TrainTimeHook  # noqa: F401
