@@ -1,5 +1,6 @@
 # The two commands of the README: `make train` (set up, then the main job) and `make test`
-# (set up, lint, then the whole test suite). All go through the same idempotent set-up.
+# (set up, lint, then the whole test suite, the 25 slowest tests listed at the end). All go through the same
+# idempotent set-up.
 PYTHON := .venv/bin/python
 RUFF := .venv/bin/ruff
 CONFIG ?= configs/lcnet_fcos.py
@@ -21,7 +22,7 @@ TEST_WORKERS ?= 2
 TEST_THREADS ?= $(shell n=$$(( $$(nproc) / $(TEST_WORKERS) )); echo $$(( n > 0 ? n : 1 )))
 
 test: lint
-	OMP_NUM_THREADS=$(TEST_THREADS) $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	OMP_NUM_THREADS=$(TEST_THREADS) $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(ARGS)
 
 lint: setup
 	$(RUFF) check .

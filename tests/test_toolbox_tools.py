@@ -71,6 +71,8 @@ def test_toolbox_tools_train_resume_and_test_our_configs(tmp_path, toolbox, conf
     log = run(train, [ROOT / config, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', *options], tmp_path)
     # The precision and memory format are measured and chosen by the config's hook, whichever tool runs it.
     assert re.search(r'TrainingModeHook: training in (BF16|float32) \+ (channels-last|NCHW)', log)
+    # And the config's time budget by its loop.
+    assert re.search(r'Budgeted(Epoch|Iter)BasedTrainLoop: trained [\d.]+ s of the 540 s budget', log)
     first = torch.load(work / 'epoch_1.pth', weights_only=True)  # the safe default reads it
     assert first['meta']['epoch'] == 1
 
