@@ -9,5 +9,5 @@ model = dict(
     head=dict(in_channels=768, act_cfg=dict(type='ReLU')),  # make_divisible(1024 * 0.75); V2's head uses ReLU
 )
 
-# The x0.5 demo's recipe (5 epochs) and 540 s training budget: a V2 small step takes about 2.3x x0.5's, so the loop
-# compresses the schedule to what fits (docs/training_speed.md).
+# The x0.5 demo's recipe (12 epochs) and 540 s training budget: a V2 small step takes about 1.8-2.3x x0.5's, so the
+# loop compresses the schedule to what fits (docs/training_speed.md).
