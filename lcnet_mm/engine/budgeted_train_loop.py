@@ -152,7 +152,7 @@ class _TimeBudget:
             return f'{head}: within the {self.time_budget_s:g} s budget, trained as it is'
         shape = f'{fitted.total} iterations ({fitted.total / recipe:.2f} of the recipe)'
         if epochs > 1:
-            lengths = sorted(set(fitted.lengths[1:]))
+            lengths = sorted(set(fitted.lengths[1:] or fitted.lengths))  # the first also holds what was done
             shape += f', epochs of {"/".join(map(str, lengths))} instead of {epoch_length} iterations'
         return (
             f'{head}, over the {self.time_budget_s:g} s budget ({self.seconds_spent():.0f} s spent): {shape}, the '
