@@ -225,3 +225,25 @@ def test_readme_opens_with_the_quick_start_and_its_python_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '(1, 512, 10, 10)' in proc.stdout
     assert any((tmp_path / 'vis').rglob('image.jpg'))
+
+
+def test_the_runners_config_text_is_formatted_once_per_content(monkeypatch):
+    """mmengine's Runner writes the config's text into every checkpoint; formatting it took half a second each time."""
+    import copy
+
+    from mmengine.config import Config
+
+    from lcnet_mm.apis.runner import RunConfig
+
+    cfg = Config(dict(a=1, b=dict(c=[1, 2])))
+    expected = cfg.pretty_text
+    formatted = []
+    original = Config.pretty_text.fget
+    monkeypatch.setattr(Config, 'pretty_text', property(lambda self: formatted.append(1) or original(self)))
+    run_cfg = RunConfig.of(cfg)
+    assert run_cfg.pretty_text == expected and run_cfg.pretty_text == expected and len(formatted) == 1
+    run_cfg.a = 2  # a changed config is formatted again
+    assert 'a = 2' in run_cfg.pretty_text and len(formatted) == 2
+    copied = copy.deepcopy(run_cfg)  # what Runner.from_cfg keeps
+    assert isinstance(copied, RunConfig) and copied.pretty_text == run_cfg.pretty_text and len(formatted) == 2
+    assert cfg.a == 1  # the config it was made from is not changed

@@ -2,6 +2,7 @@
 before it is built was checked (data on disk, the model's values, the checkpoint), so that a bad input is one
 named error before mmengine's config dump, not a traceback after it."""
 
+import copy
 from typing import Optional, Sequence
 
 from mmengine.config import Config
@@ -15,12 +16,36 @@ from lcnet_mm.utils import ConfigError, InputError
 from .model_checks import check_backbone_channels
 
 
+class RunConfig(Config):
+    """mmengine's ``Config`` whose ``pretty_text`` is formatted once for each content. mmengine's Runner writes the
+    config's text into every checkpoint it saves, and formatting it (yapf) takes about half a second each time: in a
+    short run, more than its training steps. The text is formatted again whenever the config has changed."""
+
+    @classmethod
+    def of(cls, cfg: Config) -> 'RunConfig':
+        """A copy of ``cfg`` (deep: changing one leaves the other as it is)."""
+        other = cls.__new__(cls)
+        for key, value in copy.deepcopy(cfg).__dict__.items():  # as Config.__copy__ fills its copy
+            super(Config, other).__setattr__(key, value)
+        return other
+
+    @property
+    def pretty_text(self) -> str:
+        content = repr(self._cfg_dict.to_dict())
+        cached = self.__dict__.get('_pretty_text_of')
+        if cached is None or cached[0] != content:
+            cached = (content, super().pretty_text)
+            super(Config, self).__setattr__('_pretty_text_of', cached)
+        return cached[1]
+
+
 def build_checked_runner(
     cfg: Config, loaders: Sequence[str] = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 ) -> Runner:
     """The runner of ``cfg`` (``runner_type`` if it names one), after :func:`check_run_inputs` on the data sets of
     ``loaders`` (those the tool will use)."""
     check_run_inputs(cfg, loaders)
+    cfg = RunConfig.of(cfg)
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
