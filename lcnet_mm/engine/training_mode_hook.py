@@ -107,7 +107,8 @@ class TrainingModeHook(Hook):
         warmup (int): Untimed iterations per mode before timing it. Default 1.
         rounds (int): Timed iterations per mode at least. Default 3.
         max_rounds (int): Timed iterations per mode at most, while the winner is not clear. Default 8.
-        drop_ratio (float): A mode this many times slower than the fastest after one round stops being timed.
+        drop_ratio (float): After two rounds, a mode whose fastest timed iteration is this many times the best
+            median stops being timed.
         timer (callable): Seconds now; replaced in tests to inject timings.
     """
 
