@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
+from test_training_mode import RandomImages  # 48 seeded 8x8 images, two labels
 
 from lcnet_mm.apis import set_time_budget
 from lcnet_mm.engine import (
@@ -43,15 +43,6 @@ class TinyNet(BaseModel):
         if mode == 'predict':
             return list(out)
         return dict(loss=nn.functional.cross_entropy(out, torch.stack(labels)))
-
-
-class RandomImages(Dataset):
-    def __len__(self):
-        return 48
-
-    def __getitem__(self, index):
-        generator = torch.Generator().manual_seed(index)
-        return dict(inputs=torch.randn(3, 8, 8, generator=generator), labels=torch.tensor(index % 2))
 
 
 class Record(Hook):
