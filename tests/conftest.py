@@ -52,3 +52,13 @@ def save_as_teacher(model, path) -> dict:
             module.running_var.uniform_(0.5, 2.0)
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return model.state_dict()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with end-to-end runs (tests marked ``slow``) first, most of them first. ``make test`` gives each worker
+    a whole file at a time (``--dist loadfile``): a long file started last would leave the other worker idle at the
+    end. The order of the tests inside a file is kept."""
+    slow = {}
+    for item in items:
+        slow[item.path] = slow.get(item.path, 0) + (item.get_closest_marker('slow') is not None)
+    items.sort(key=lambda item: -slow[item.path])  # a stable sort: a file's tests stay together, in order

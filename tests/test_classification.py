@@ -2,8 +2,6 @@
 the embedded data set is a real task; a classifier checkpoint becomes a detector backbone."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from mmengine.registry import init_default_scope
 
 from lcnet_mm.datasets import SyntheticShapesClassification
 from lcnet_mm.models.layers import make_divisible
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGENET_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'pplcnet').glob('*.py'))
@@ -170,13 +169,7 @@ def test_classification_run_checkpoint_initialises_detector_backbone(tmp_path):
             ],
         ),
     ):
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / 'tools' / tool), *args, '--cfg-options', *tiny],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        proc = run_tool(tool, *args, '--cfg-options', *tiny, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'accuracy/top1:' in proc.stdout + proc.stderr  # tools/test.py reports top-1
     assert len(list(work.glob('*/vis/*.png'))) == 10  # --show-dir: every test image drawn

@@ -2,8 +2,6 @@
 
 import pickle
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ from lcnet_mm.converters import convert_weights
 from lcnet_mm.io import UnsafeWeightFileError
 from lcnet_mm.models.backbones.pp_lcnet import PP_LCNET
 from test_timm_parity import TIMM_SCALES, lcnet_mm_classifier, randomize_batch_norm
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,12 +224,7 @@ def test_truncated_unknown_and_mismatched_files_are_named(tmp_path):
 
 
 def run_converter(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'convert_weights.py'), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_tool('convert_weights', *args, timeout=300)
 
 
 def test_cli_reports_what_it_found_and_refuses_another_width(tmp_path):

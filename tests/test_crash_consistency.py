@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import torch
 from conftest import load_tool
 from lcnet_mm.engine import AtomicCheckpointHook
 from lcnet_mm.io import AtomicLocalBackend, DiskFullError, atomic_write, check_checkpoint_file, remove_stale_temporaries
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,13 +131,7 @@ def test_kills_at_every_kind_of_instant_lose_nothing(tmp_path):
     """tools/analysis/fault_injection.py: 24 kills (iterations, validation, mid-write of checkpoints at
     chosen bytes) and a full disk, each followed by --resume; nothing truncated, never without a best
     checkpoint, and the resumed run ends with the uninterrupted run's last and best weights."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools/analysis/fault_injection.py'), '--work-dir', str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
+    proc = run_tool('analysis/fault_injection', '--work-dir', tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((tmp_path / 'results.json').read_text())['summary']
     assert summary['kills'] >= 20

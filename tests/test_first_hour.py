@@ -15,6 +15,7 @@ import timm
 import torch
 
 from test_timm_parity import randomize_batch_norm
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGENET_X05 = ROOT / 'configs' / 'pplcnet' / 'pplcnet-x0.5_8xb256_in1k.py'
@@ -28,7 +29,7 @@ def run(*args, cwd=None, timeout=300):
 
 
 def tool(name, *args, cwd=None):
-    return run(ROOT / 'tools' / f'{name}.py', *args, cwd=cwd)
+    return run_tool(name, *args, cwd=cwd, timeout=300)
 
 
 def one_error_line(proc) -> str:

@@ -1,8 +1,6 @@
 """Odd and hostile inputs either work or stop with an error that names the problem."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -19,6 +17,7 @@ from lcnet_mm import PPLCNet
 from lcnet_mm.apis import check_backbone_channels
 from lcnet_mm.io import CheckpointMismatchError, load_weight_file
 from lcnet_mm.io import load_checkpoint as lcnet_mm_load_checkpoint
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,19 +54,14 @@ def test_head_channels_that_do_not_match_are_caught(mmpretrain_scope):
 
 
 def test_train_py_stops_before_training_on_a_channel_mismatch(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / 'tools/train.py'),
-            str(ROOT / 'configs/lcnet_fcos.py'),
-            '--work-dir',
-            str(tmp_path / 'w'),
-            '--cfg-options',
-            'model.backbone.scale=0.5',
-        ],
+    proc = run_tool(
+        'train',
+        ROOT / 'configs/lcnet_fcos.py',
+        '--work-dir',
+        tmp_path / 'w',
+        '--cfg-options',
+        'model.backbone.scale=0.5',
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert proc.returncode != 0 and 'set model.neck.in_channels=[64, 128, 256]' in proc.stderr

@@ -17,6 +17,7 @@ from mmengine.runner import load_checkpoint
 
 from lcnet_mm.io import CheckpointMismatchError
 from lcnet_mm.registry import DATASETS, HOOKS, LOOPS, MODELS, OPTIM_WRAPPERS, TOOLBOX_MODULES
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,14 +194,7 @@ def fine_tune(config, checkpoint, tmp_path, *options):
     """``tools/train.py CONFIG --cfg-options ... load_from=CHECKPOINT``; returns the process and its work dir."""
     work = tmp_path / 'work'
     args = [ROOT / config, '--work-dir', work, '--cfg-options', *options, f'load_from={checkpoint}']
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'train.py'), *map(str, args)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return proc, work
+    return run_tool('train', *args, cwd=tmp_path), work
 
 
 def classifier(config):

@@ -1,26 +1,19 @@
 """Every tool exits non-zero when it fails, so that scripts and CI notice (run as a user would run them)."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from test_deploy import trained_like
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER = ROOT / 'configs' / 'demos' / 'lcnet_cls_shapes.py'
 
 
 def tool(name, *args, cwd=None):
-    return subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / f'{name}.py'), *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_tool(name, *args, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope='module')
@@ -75,7 +68,7 @@ def test_switch_to_deploy_exits_1_and_writes_nothing_beyond_its_tolerance(tmp_pa
 
 def test_export_onnx_exits_1_when_parity_fails(tmp_path, checkpoint):
     out = tmp_path / 'cls.onnx'
-    proc = tool('export_onnx', CLASSIFIER, checkpoint, out, '--input-size', '64', '64', '--tolerance', '0')
+    proc = tool('export_onnx', CLASSIFIER, checkpoint, out, '--input-size', '64', '64', '--static', '--tolerance', '0')
     assert proc.returncode == 1 and 'FAILED' in proc.stdout
     # as switch_to_deploy: a graph that failed its check is not left behind, nor its temporary file
     assert 'not written' in proc.stderr and not out.exists() and list(tmp_path.iterdir()) == []

@@ -3,12 +3,12 @@
 import json
 import pickle
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+import tool_process
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -30,9 +30,7 @@ TINY = [
 
 
 def run_tool(tool, args, cwd):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+    proc = tool_process.run_tool(tool, *args, cwd=cwd)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout + proc.stderr
 
@@ -93,14 +91,7 @@ def test_train_then_test_reproduces_best_map(tmp_path):
 
 
 def test_bad_command_lines_are_refused(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'train.py'), 'configs/nope.py'], cwd=ROOT, capture_output=True, text=True
-    )
+    proc = tool_process.run_tool('train', 'configs/nope.py', cwd=ROOT)
     assert proc.returncode != 0 and "'configs/nope.py' does not exist" in proc.stderr
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'test.py'), 'configs/lcnet_fcos.py', 'missing.pth'],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    proc = tool_process.run_tool('test', 'configs/lcnet_fcos.py', 'missing.pth', cwd=ROOT)
     assert proc.returncode != 0 and "'missing.pth' does not exist" in proc.stderr

@@ -5,13 +5,12 @@ CocoMetric (segm)."""
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+import tool_process
 from conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +38,7 @@ TINY = [
 
 
 def run_tool(tool, args, cwd, expect=0):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+    proc = tool_process.run_tool(tool, *args, cwd=cwd)
     assert proc.returncode == expect, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout + proc.stderr
 

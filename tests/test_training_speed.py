@@ -3,8 +3,6 @@
 The speed itself is measured by tools/benchmark_train.py, not here; these tests check behaviour."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from lcnet_mm.apis import enable_amp
 from lcnet_mm.engine import cpu_amp_optim_wrapper
 from lcnet_mm.models.layers import DepthwiseSeparable
 from lcnet_mm.utils import cpu_flags, native_bf16_features
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_BF16 = bool(native_bf16_features())
@@ -123,46 +122,29 @@ def test_benchmark_train_times_every_config_and_mode(tmp_path):
         'model.backbone.scale=0.5',
         'model.neck.in_channels=[64,128,256]',
     ]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / 'tools/benchmark_train.py'),
-            str(ROOT / 'configs/lcnet_fcos.py'),
-            '--modes',
-            'fp32-nchw',
-            'fp32',
-            'amp',
-            '--warmup',
-            '1',
-            '--rounds',
-            '2',
-            '--reps',
-            '1',
-            '--out-dir',
-            str(tmp_path),
-            '--cfg-options',
-            *tiny,
-        ],
+    proc = run_tool(
+        'benchmark_train',
+        ROOT / 'configs/lcnet_fcos.py',
+        '--modes',
+        'fp32-nchw',
+        'fp32',
+        'amp',
+        '--warmup',
+        '1',
+        '--rounds',
+        '2',
+        '--reps',
+        '1',
+        '--out-dir',
+        tmp_path,
+        '--cfg-options',
+        *tiny,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads((tmp_path / 'results.json').read_text())['rows']
     assert [r['mode'] for r in rows] == ['fp32-nchw', 'fp32', 'amp']
     assert all(r['s_per_iter'] > 0 and r['iterations'] == 2 for r in rows) and rows[0]['speedup'] == 1.0
     assert '| lcnet_fcos | amp |' in (tmp_path / 'results.md').read_text()
-    bad = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / 'tools/benchmark_train.py'),
-            str(ROOT / 'configs/lcnet_fcos.py'),
-            '--modes',
-            'fp16',
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    bad = run_tool('benchmark_train', ROOT / 'configs/lcnet_fcos.py', '--modes', 'fp16', timeout=300)
     assert bad.returncode != 0 and "got 'fp16'" in bad.stderr

@@ -20,6 +20,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from conftest import RunsACommand, load_tool
 from lcnet_mm.io import UnsafeWeightFileError
+from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -62,7 +63,9 @@ def test_pretrained_init_refuses_crafted_file(crafted):
 
 
 def train(args, cwd, **env):
-    return subprocess.run(
+    if not env:
+        return run_tool('train', *args, cwd=cwd, timeout=300)
+    return subprocess.run(  # a variable the process reads when it starts: a fresh interpreter
         [sys.executable, str(ROOT / 'tools/train.py'), *args],
         cwd=cwd,
         capture_output=True,
