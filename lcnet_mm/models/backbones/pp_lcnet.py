@@ -62,6 +62,9 @@ class PPLCNet(StagedBackbone):
             which leaves out stage 0's 1): ``(2, 1, (2, 1), (2, 1), (2, 1), (2, 1))`` halves only the height after
             the stem. Parameters do not depend on strides, so every checkpoint loads at every setting. With
             ``(h, w)`` pairs ``output_stride`` must be None.
+        widths (dict | None): Every width given exactly instead of scaled: ``dict(stem=16, blocks=[[32], [64, 64],
+            ...])``, one entry per block of the arch (its output channels, or ``dict(out=..., se=...)`` with the
+            squeeze width of its SE). A pruned network's widths; ``scale`` then only names what it was pruned from.
         frozen_stages (int): Freeze the stem and stages ``0..frozen_stages`` (parameters stop training,
             norm layers keep their statistics). -1 freezes nothing.
         se_cfg (dict): Keyword arguments of :class:`SqueezeExcitation` for the blocks marked ``use_se``.
@@ -79,7 +82,7 @@ class PPLCNet(StagedBackbone):
 
     arch_settings = {'pp_lcnet': PP_LCNET}
     deploy_option = 'model.backbone.deploy'
-    mismatch_hint = 'A checkpoint of another PP-LCNet width (scale) or arch?'
+    mismatch_hint = 'A checkpoint of another PP-LCNet width (scale or widths) or arch?'
     published_scales = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5)
 
     def __init__(
@@ -91,6 +94,7 @@ class PPLCNet(StagedBackbone):
         out_indices: Sequence[int] = (4,),
         output_stride: int = None,
         strides: Sequence = None,
+        widths: dict = None,
         frozen_stages: int = -1,
         se_cfg: dict = dict(ratio=4),
         conv_cfg: dict = None,
@@ -112,6 +116,7 @@ class PPLCNet(StagedBackbone):
             stem_channels,
             output_stride,
             strides,
+            widths,
             se_cfg=se_cfg,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,

@@ -45,6 +45,9 @@ class PPLCNetV2(StagedBackbone):
         out_indices (Sequence[int]): Stages whose outputs are returned (negative indices count from the end).
         output_stride (int | None): Stride of the last stage's output; 8 or 16 dilate the later stages
             as in :class:`PPLCNet` (same parameters, so every checkpoint loads at every output stride).
+        widths (dict | None): Every width given exactly instead of scaled, as :class:`PPLCNet`'s ``widths``: one
+            entry per block of the expanded arch, ``dict(out=..., se=..., mid=...)`` where a block has SE or a split
+            pointwise conv. A pruned network's widths; ``arch``'s scale then only names what it was pruned from.
         frozen_stages (int): Freeze the stem and stages ``0..frozen_stages``; -1 freezes nothing.
         se_cfg (dict): Keyword arguments of :class:`SqueezeExcitation` (V2: reduction 4, sigmoid gate).
         conv_cfg, norm_cfg, act_cfg (dict): Layer configs for every conv (V2: ReLU).
@@ -66,7 +69,7 @@ class PPLCNetV2(StagedBackbone):
     table = PP_LCNET_V2
     deploy_option = 'model.backbone.deploy'
     published_scales = (0.75, 1.0, 1.25)
-    mismatch_hint = 'A checkpoint of another PP-LCNetV2 size (arch: scale or depths)?'
+    mismatch_hint = 'A checkpoint of another PP-LCNetV2 size (arch: scale or depths; or widths)?'
 
     def __init__(
         self,
@@ -75,6 +78,7 @@ class PPLCNetV2(StagedBackbone):
         in_channels: int = 3,
         out_indices: Sequence[int] = (4,),
         output_stride: int = None,
+        widths: dict = None,
         frozen_stages: int = -1,
         se_cfg: dict = dict(ratio=4, act_cfg=(dict(type='ReLU'), dict(type='Sigmoid'))),
         conv_cfg: dict = None,
@@ -96,6 +100,7 @@ class PPLCNetV2(StagedBackbone):
             in_channels,
             stem_channels,
             output_stride,
+            widths=widths,
             se_cfg=se_cfg,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
@@ -104,7 +109,7 @@ class PPLCNetV2(StagedBackbone):
         )
 
     def describe(self) -> str:
-        return f'PPLCNetV2(scale={self.scale}, depths={self.depths})'
+        return f'PPLCNetV2(scale={self.scale}, depths={self.depths}{self._widths_said()})'
 
 
 def _check_arch(arch_settings: dict, arch, num_stages: int) -> dict:

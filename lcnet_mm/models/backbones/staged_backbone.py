@@ -22,6 +22,7 @@ from lcnet_mm.io import (
 )
 from lcnet_mm.utils import check_positive_number, check_stride, is_int, is_stride
 from ..layers import DepthwiseSeparable, FoldsNormsForDeploy, deploy_layer_cfg, make_divisible
+from .widths import BlockWidths, check_widths
 
 
 class BlockRow(NamedTuple):
@@ -86,7 +87,7 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
     that one loop, each block from :meth:`build_block`."""
 
     # For the error raised on a checkpoint whose tensors have other shapes.
-    mismatch_hint = 'A checkpoint of another width (scale) or arch?'
+    mismatch_hint = 'A checkpoint of another width (scale or widths) or arch?'
     foreign_hint = (
         'A checkpoint of another network? Give one of this backbone (tools/convert_weights.py, or paddle://, '
         'timm://, hf:// paths); an mmseg config that names an ImageNet ResNet in model.pretrained needs '
@@ -138,12 +139,18 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         stem_channels: int,
         output_stride=None,
         strides=None,
+        widths=None,
         **block_cfg,
     ):
-        """The stem and the stages of ``table`` (every width ``make_divisible(c * self.scale)``), then
-        ``out_channels`` and the freezing. ``strides`` (stem, then each stage's first block) and ``output_stride``
-        are the constructor arguments of that name; ``block_cfg`` goes to :meth:`build_block`."""
+        """The stem and the stages of ``table`` (every width ``make_divisible(c * self.scale)``, or as ``widths``
+        name them), then ``out_channels`` and the freezing. ``strides`` (stem, then each stage's first block),
+        ``output_stride`` and ``widths`` are the constructor arguments of those names; ``block_cfg`` goes to
+        :meth:`build_block`."""
         name = type(self).__name__
+        self.widths = widths
+        explicit_stem, explicit = None, None
+        if widths is not None:
+            explicit_stem, explicit = check_widths(name, widths, table, block_cfg.get('norm_cfg'))
         stem_stride, own_strides = override_strides(name, table, strides)
         if isinstance(stem_stride, tuple) or any(isinstance(s, tuple) for stage in own_strides for s in stage):
             if output_stride is not None:
@@ -157,19 +164,26 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         else:
             run_strides, self.output_stride = strides_and_dilations(name, own_strides, output_stride, stem_stride)
 
-        channels = self.width(stem_channels)
+        channels = self.width(stem_channels) if explicit_stem is None else explicit_stem
         layer_cfg = {key: block_cfg.get(key) for key in ('conv_cfg', 'norm_cfg', 'act_cfg')}
         self.stem = self._build_stem(in_channels, channels, stem_stride, **layer_cfg)
-        stages = []
-        for rows, stage_own, stage_run in zip(table, own_strides, run_strides):
+        stages, self.stage_channels = [], []
+        for i, (rows, stage_own, stage_run) in enumerate(zip(table, own_strides, run_strides)):
             blocks = []
-            for row, own_stride, (stride, dilation) in zip(rows, stage_own, stage_run):
-                out_channels = self.width(row.out_channels)
-                blocks.append(self.build_block(channels, out_channels, row, stride, dilation, own_stride, **block_cfg))
-                channels = out_channels
+            for j, (row, own_stride, (stride, dilation)) in enumerate(zip(rows, stage_own, stage_run)):
+                sizes = explicit[i][j] if explicit else BlockWidths(self.width(row.out_channels))
+                if explicit and row.shortcut and own_stride == 1 and sizes.out != channels:
+                    raise ValueError(
+                        f'{name} widths.blocks[{i}][{j}] is {sizes.out}, but the block adds its input to its output '
+                        f"(shortcut): its width must be its input's, {channels}"
+                    )
+                blocks.append(
+                    self.build_block(channels, sizes.out, row, stride, dilation, own_stride, sizes, **block_cfg)
+                )
+                channels = sizes.out
             stages.append(blocks)
+            self.stage_channels.append(channels)
         self.stages = nn.ModuleList(nn.Sequential(*blocks) for blocks in stages)
-        self.stage_channels = [self.width(rows[-1].out_channels) for rows in table]
         self.out_channels = tuple(self.stage_channels[i] for i in self.out_indices)
         self._freeze_stages()
 
@@ -184,6 +198,7 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         stride,
         dilation: int,
         own_stride,
+        sizes: BlockWidths = None,
         se_cfg=None,
         conv_cfg=None,
         norm_cfg=None,
@@ -191,7 +206,10 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
         with_cp=False,
     ) -> nn.Module:
         """One block of ``row``: run at ``stride`` and ``dilation``; ``own_stride`` is its stride in the table
-        (before ``output_stride`` traded it for dilation)."""
+        (before ``output_stride`` traded it for dilation); ``sizes`` its explicit SE and middle widths, if any."""
+        sizes = sizes or BlockWidths(out_channels)
+        if row.use_se and sizes.se is not None:
+            se_cfg = dict(se_cfg or {}, squeeze_channels=sizes.se)
         return DepthwiseSeparable(
             in_channels,
             out_channels,
@@ -201,6 +219,7 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
             se_cfg=se_cfg if row.use_se else None,
             rep_depthwise=row.rep_depthwise,
             split_pointwise=row.split_pointwise,
+            mid_channels=sizes.mid,
             # By the table's stride, not the dilated one: a block has the same parameters and computes the same
             # function at every output stride.
             shortcut=row.shortcut and own_stride == 1 and in_channels == out_channels,
@@ -214,7 +233,10 @@ class StagedBackbone(FoldsNormsForDeploy, BaseModule):
 
     def describe(self) -> str:
         """The model as named in errors, e.g. ``PPLCNet(scale=1.0)``."""
-        return f'{type(self).__name__}(scale={self.scale})'
+        return f'{type(self).__name__}(scale={self.scale}{self._widths_said()})'
+
+    def _widths_said(self) -> str:
+        return '' if getattr(self, 'widths', None) is None else ', explicit widths'
 
     def forward(self, x: torch.Tensor) -> tuple:
         x = self.stem(x)

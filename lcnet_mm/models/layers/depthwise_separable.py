@@ -28,7 +28,8 @@ class DepthwiseSeparable(nn.Module):
         dilation (int): Depthwise dilation; the padding keeps the map size (``dilation * (k // 2)``).
         se_cfg (dict | None): Keyword arguments of :class:`SqueezeExcitation`; None for no SE.
         rep_depthwise (bool): A :class:`RepDepthwiseConv` instead of one conv.
-        split_pointwise (bool): Two pointwise convs through ``int(out_channels / 2)`` channels.
+        split_pointwise (bool): Two pointwise convs through ``mid_channels`` channels.
+        mid_channels (int | None): The middle width of a split pointwise conv; None: ``int(out_channels / 2)``.
         shortcut (bool): Add the input to the output; needs ``in_channels == out_channels`` and stride 1.
         own_stride (int | tuple | None): The block's stride in its table, where a smaller output stride runs it
             at ``stride`` 1 instead: a re-parameterised depthwise conv keeps the branches it has at its own
@@ -48,6 +49,7 @@ class DepthwiseSeparable(nn.Module):
         se_cfg: dict = None,
         rep_depthwise: bool = False,
         split_pointwise: bool = False,
+        mid_channels: int = None,
         shortcut: bool = False,
         own_stride=None,
         conv_cfg: dict = None,
@@ -82,7 +84,7 @@ class DepthwiseSeparable(nn.Module):
             self.depthwise_conv = depthwise_conv_module(in_channels, kernel_size, stride, dilation, **layer_cfg)
         self.se = SqueezeExcitation(in_channels, conv_cfg=conv_cfg, **se_cfg) if se_cfg is not None else None
         if split_pointwise:
-            mid_channels = int(out_channels * 0.5)
+            mid_channels = int(out_channels * 0.5) if mid_channels is None else mid_channels
             self.pointwise_conv = nn.Sequential(
                 ConvModule(in_channels, mid_channels, 1, **layer_cfg),
                 ConvModule(mid_channels, out_channels, 1, **layer_cfg),

@@ -15,6 +15,8 @@ class SqueezeExcitation(nn.Module):
         ratio (int): Squeeze ratio: the squeezed width is ``channels // ratio``, not rounded
             (PaddleClas and timm agree; x0.35 gets 22 and 44 channels).
         act_cfg (tuple[dict]): Activations after the squeeze and the excite conv.
+        squeeze_channels (int | None): The squeezed width itself, instead of ``channels // ratio`` (a pruned
+            network's).
     """
 
     def __init__(
@@ -23,9 +25,10 @@ class SqueezeExcitation(nn.Module):
         ratio: int = 4,
         conv_cfg: dict = None,
         act_cfg=(dict(type='ReLU'), dict(type=nn.Hardsigmoid)),
+        squeeze_channels: int = None,
     ):
         super().__init__()
-        squeeze_channels = channels // ratio
+        squeeze_channels = channels // ratio if squeeze_channels is None else squeeze_channels
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.squeeze = ConvModule(
             channels, squeeze_channels, 1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=act_cfg[0], bias=True
