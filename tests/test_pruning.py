@@ -1,0 +1,72 @@
+"""Structured pruning with Torch-Pruning (DepGraph): what it leaves of PP-LCNet and PP-LCNetV2 is a config (their
+``widths``) plus a checkpoint that loads into it strictly and computes exactly what the pruned network did."""
+
+import copy
+
+import pytest
+import torch
+import torch_pruning as tp
+
+from lcnet_mm import PPLCNet, PPLCNetV2
+from lcnet_mm.models import widths_of
+from test_deploy import trained_like
+
+
+def prune_in_memory(backbone, ratio: float, importance) -> None:
+    """Torch-Pruning's uniform pruning of every channel group but the stem's, widths rounded to multiples of 8."""
+    pruner = tp.pruner.MetaPruner(
+        backbone,
+        torch.randn(1, 3, 96, 96),
+        importance=importance,
+        pruning_ratio=ratio,
+        ignored_layers=[backbone.stem],
+        round_to=8,
+    )
+    pruner.step()
+
+
+BACKBONES = [
+    (PPLCNet, dict(scale=1.0, out_indices=(2, 3, 4))),
+    (PPLCNetV2, dict(arch='small', out_indices=(2, 3, 4))),
+]
+
+
+@pytest.mark.parametrize('cls, kwargs', BACKBONES, ids=['v1', 'v2'])
+@pytest.mark.parametrize(
+    'importance', [tp.importance.GroupMagnitudeImportance(p=1), tp.importance.FPGMImportance()], ids=['l1', 'fpgm']
+)
+def test_a_pruned_backbone_is_its_widths_plus_a_strict_checkpoint(tmp_path, cls, kwargs, importance):
+    backbone = trained_like(cls(**kwargs))
+    before = widths_of(backbone)
+    prune_in_memory(backbone, 0.3, importance)
+    widths = widths_of(backbone)
+    assert widths['stem'] == before['stem']  # the stem is kept
+    assert sum(p.numel() for p in backbone.parameters()) < 0.6 * sum(p.numel() for p in cls(**kwargs).parameters())
+    outs = [block if isinstance(block, int) else block['out'] for stage in widths['blocks'] for block in stage]
+    assert all(width % 8 == 0 for width in outs) and outs != [
+        block if isinstance(block, int) else block['out'] for stage in before['blocks'] for block in stage
+    ]
+    path = tmp_path / 'pruned.pth'
+    torch.save({'state_dict': backbone.state_dict()}, path)
+
+    rebuilt = cls(**kwargs, widths=widths).eval()
+    rebuilt.load_state_dict(torch.load(path, weights_only=True)['state_dict'], strict=True)
+    # (the pruned module's own out_channels attribute still says what it was built with: the rebuilt one is right)
+    last = [stage[-1] if isinstance(stage[-1], int) else stage[-1]['out'] for stage in widths['blocks'][2:]]
+    assert rebuilt.out_channels == tuple(last)
+    images = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        for expected, actual in zip(backbone.eval()(images), rebuilt(images)):
+            assert torch.equal(expected, actual)
+
+
+def test_a_pruned_pplcnetv2_still_re_parameterises():
+    backbone = trained_like(PPLCNetV2(arch='small', out_indices=(3, 4)))
+    prune_in_memory(backbone, 0.4, tp.importance.GroupMagnitudeImportance(p=2))
+    rebuilt = trained_like(PPLCNetV2(arch='small', out_indices=(3, 4), widths=widths_of(backbone)))
+    rebuilt.load_state_dict(copy.deepcopy(backbone.state_dict()), strict=True)
+    deployed = copy.deepcopy(rebuilt).switch_to_deploy()
+    images = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        for expected, actual in zip(rebuilt(images), deployed(images)):
+            torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
