@@ -180,3 +180,19 @@ def test_prune_tool_refuses_what_it_cannot_prune_in_one_line(tmp_path, config, a
     proc = run_tool('prune', ROOT / 'configs' / config, checkpoint, *args, '--work-dir', tmp_path / 'w')
     assert proc.returncode == 2 and re.search(message, proc.stderr), proc.stderr[-2000:]
     assert 'Traceback' not in proc.stderr and not (tmp_path / 'w').exists()
+
+
+def test_prune_tool_prunes_picodet_whose_neck_takes_the_backbone_like_fpn(tmp_path):
+    from lcnet_mm.apis import build_model_from_config
+
+    config = ROOT / 'configs' / 'demos' / 'picodet_shapes.py'
+    checkpoint = trained_checkpoint(config, tmp_path / 'trained.pth')
+    work = tmp_path / 'pruned'
+    proc = run_tool('prune', config, checkpoint, '--ratio', '0.3', '--input-size', '96', '96', '--work-dir', work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pair = work / 'picodet_shapes_pruned'
+    pruned, cfg = build_model_from_config(f'{pair}.py', f'{pair}.pth')
+    original, _ = build_model_from_config(str(config))
+    assert list(cfg.model.neck.in_channels) == list(pruned.backbone.out_channels)
+    assert list(pruned.backbone.out_channels) != list(original.backbone.out_channels)
+    assert pruned.neck.out_channels == original.neck.out_channels  # LCPAN and the head keep their widths
