@@ -78,7 +78,7 @@ def _run_child(request: dict) -> None:
 
 
 def serve() -> None:
-    """Read one JSON request per line on stdin, fork a child for it, answer its exit status on the reply fd."""
+    """Read one JSON request per line on stdin, fork a child for it, reply its exit status in one line."""
     reply = os.fdopen(os.dup(1), 'w', buffering=1)
     os.dup2(2, 1)  # what importing the stack prints must not mix with the replies
     import importlib
@@ -95,7 +95,6 @@ def serve() -> None:
         pid = os.fork()
         if pid == 0:
             _run_child(request)
-        reply.write(json.dumps(dict(pid=pid)) + '\n')
         _, status = os.waitpid(pid, 0)
         reply.write(json.dumps(dict(returncode=os.waitstatus_to_exitcode(status))) + '\n')
 
@@ -125,6 +124,8 @@ class ToolServer:
             )
 
     def _read(self, timeout):
+        # One reply line per request (and the greeting): nothing is ever left in the pipe object's buffer that
+        # select() on its file descriptor would not see.
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline() if ready else ''
         if not line:
@@ -150,7 +151,6 @@ class ToolServer:
             request = dict(tool=str(tool), args=[str(a) for a in args], cwd=str(cwd or os.getcwd()))
             self.proc.stdin.write(json.dumps(dict(request, stdout=str(out), stderr=str(err))) + '\n')
             self.proc.stdin.flush()
-            self._read(timeout=60)  # the child's pid: it started
             try:
                 returncode = self._read(timeout)['returncode']
             except subprocess.TimeoutExpired as expired:
