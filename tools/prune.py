@@ -24,7 +24,7 @@ import pprint
 import tempfile
 
 import torch
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 from lcnet_mm.apis import add_debug_argument, build_model_from_config, load_config, run_tool
 from lcnet_mm.benchmark.measures import count_flops, count_parameters, interleaved_timings, summarize
@@ -39,7 +39,6 @@ from lcnet_mm.deploy.pruning import (
     pruned_config_changes,
 )
 from lcnet_mm.io import atomic_write, load_checkpoint, torch_save_atomic
-from lcnet_mm.models import widths_of
 from lcnet_mm.utils import ConfigError
 
 
@@ -65,15 +64,13 @@ def parse_args(argv=None):
     return args
 
 
-def stage_widths(backbone) -> list:
-    return [stage[-1] if isinstance(stage[-1], int) else stage[-1]['out'] for stage in widths_of(backbone)['blocks']]
-
-
 def measure(models: dict, images: torch.Tensor) -> dict:
     """MACs, parameters and eager latency (batch 1, interleaved) of each network."""
     networks = {name: RawOutputs(model).eval() for name, model in models.items()}
-    rows = {name: dict(params_m=count_parameters(m) / 1e6, macs_g=count_flops(n, images)['flops'] / 1e9)
-            for (name, m), n in zip(models.items(), networks.values())}  # fmt: skip
+    rows = {
+        name: dict(params_m=count_parameters(network) / 1e6, macs_g=count_flops(network, images)['flops'] / 1e9)
+        for name, network in networks.items()
+    }
     with torch.inference_mode():
         runners = {name: (lambda n=network: n(images)) for name, network in networks.items()}
         timings = interleaved_timings(runners, warmup=3, rounds=10, reps=3)
@@ -85,8 +82,6 @@ def measure(models: dict, images: torch.Tensor) -> dict:
 def written_settings(cfg_options, changes: dict) -> dict:
     """The top-level settings the pruned config writes over its base: ``--cfg-options`` (nested) with the model's
     pruned widths merged in."""
-    from mmengine.config import Config
-
     options = Config()
     for key in cfg_options or {}:
         if any(part.isdigit() for part in key.split('.')):
@@ -138,7 +133,7 @@ def main(argv=None):
     model = rebuilt.eval()
 
     rows = measure(dict(original=original, pruned=model), images)
-    before, after = stage_widths(original.backbone), stage_widths(model.backbone)
+    before, after = original.backbone.stage_channels, model.backbone.stage_channels  # both built from a config
     print(f'| | {" | ".join(f"stage {i}" for i in range(len(before)))} | MACs (G) | params (M) | latency (ms) |')
     print(f'|---|{"---|" * (len(before) + 3)}')
     for label, widths in (('original', before), ('pruned', after)):

@@ -16,7 +16,7 @@ from typing import Dict, List
 import torch
 import torch.nn as nn
 
-from lcnet_mm.models import PPLCNet, PPLCNetV2, widths_of
+from lcnet_mm.models import PPLCNet, PPLCNetV2, stage_out_channels, widths_of
 from lcnet_mm.utils import ConfigError
 from .raw_outputs import model_kind
 
@@ -114,7 +114,7 @@ def pruned_config_changes(model: nn.Module) -> Dict:
     after the backbone takes as input channels."""
     backbone = prunable_backbone(model)
     widths = widths_of(backbone)
-    outs = [stage[-1] if isinstance(stage[-1], int) else stage[-1]['out'] for stage in widths['blocks']]
+    outs = stage_out_channels(widths)
     taken = [outs[i] for i in backbone.out_indices]
     changes = dict(backbone=dict(widths=widths))
     kind = model_kind(model)

@@ -6,7 +6,7 @@ from lcnet_mm.import_hooks import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        'backbones': ('PPLCNet', 'PPLCNetV2', 'widths_of'),
+        'backbones': ('PPLCNet', 'PPLCNetV2', 'stage_out_channels', 'widths_of'),
         'classifiers': ('DistilledImageClassifier',),
         'dense_heads': ('LDPicoHead', 'LDPicoHeadV2', 'PicoHead', 'PicoHeadV2', 'SSDHeadCompat'),
         'detectors': ('DistilledSingleStageDetector',),

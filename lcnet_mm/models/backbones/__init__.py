@@ -1,5 +1,5 @@
 from .pp_lcnet import PPLCNet
 from .pp_lcnet_v2 import PPLCNetV2
-from .widths import widths_of
+from .widths import stage_out_channels, widths_of
 
-__all__ = ['PPLCNet', 'PPLCNetV2', 'widths_of']
+__all__ = ['PPLCNet', 'PPLCNetV2', 'stage_out_channels', 'widths_of']

@@ -93,6 +93,11 @@ def _check_norm_groups(name: str, stem, blocks, norm_cfg) -> None:
             )
 
 
+def stage_out_channels(widths: dict) -> List[int]:
+    """The output width of every stage (its last block's) of a ``widths`` argument."""
+    return [last if is_int(last) else last['out'] for last in (stage[-1] for stage in widths['blocks'])]
+
+
 def widths_of(backbone: nn.Module) -> dict:
     """The ``widths`` argument that builds ``backbone`` (a :class:`StagedBackbone`, e.g. one pruned in memory)
     with the channel counts it has now."""
