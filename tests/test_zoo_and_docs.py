@@ -38,6 +38,7 @@ def test_the_zoo_has_its_folders():
         'lraspp',
         'fcn',
         'demos',
+        'pruning',
     }
     assert sorted(p.name for p in CONFIGS.glob('*.py')) == ['lcnet_fcos.py']  # the main job, where users type it
     assert sorted(p.name for p in (CONFIGS / 'demos').glob('*.py')) == [
