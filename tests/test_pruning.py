@@ -102,3 +102,18 @@ def test_step_ratios_remove_the_ratio_together(ratio, steps):
         assert 0 < share < 1
         left *= 1 - share
     assert len(shares) == steps and left == pytest.approx(1 - ratio)
+
+
+def test_a_segmentor_with_several_auxiliary_heads_is_refused_by_name():
+    from pathlib import Path
+
+    from lcnet_mm.apis import build_model_from_config
+    from lcnet_mm.deploy.pruning import prunable_backbone
+    from lcnet_mm.utils import ConfigError
+
+    config = Path(__file__).resolve().parents[1] / 'configs' / 'demos' / 'lcnet_deeplabv3plus_shapes.py'
+    model, _ = build_model_from_config(str(config))
+    assert prunable_backbone(model) is model.backbone  # one auxiliary head: prunable
+    model.auxiliary_head = torch.nn.ModuleList([model.auxiliary_head, copy.deepcopy(model.auxiliary_head)])
+    with pytest.raises(ConfigError, match='auxiliary_head is a list of 2 heads'):
+        prunable_backbone(model)

@@ -74,6 +74,11 @@ def prunable_backbone(model: nn.Module) -> nn.Module:
             f'pruning needs a classifier, detector or segmentor whose backbone is PPLCNet or PPLCNetV2 (their widths '
             f'describe the pruned network in a config); this model has {found}'
         )
+    auxiliary = getattr(model, 'auxiliary_head', None)
+    if kind == 'segmentor' and isinstance(auxiliary, nn.ModuleList):  # a written list replaces, not merges
+        raise ConfigError(
+            f'auxiliary_head is a list of {len(auxiliary)} heads: the pruned config describes one auxiliary head'
+        )
     if kind == 'detector' and getattr(model, 'neck', None) is None:
         raise ConfigError(f'{type(model).__name__} has no neck: which layer takes the pruned backbone is unknown')
     return backbone
@@ -155,9 +160,7 @@ def pruned_config_changes(model: nn.Module) -> Dict:
     else:
         for name in ('decode_head', 'auxiliary_head'):
             head = getattr(model, name, None)
-            if isinstance(head, nn.ModuleList):  # several auxiliary heads: a list in the config, in this order
-                changes[name] = [_decode_head_inputs(one, taken) for one in head]
-            elif head is not None:
+            if head is not None:
                 changes[name] = _decode_head_inputs(head, taken)
     return changes
 
