@@ -38,6 +38,19 @@ def trained_checkpoint(config, path):
     return path
 
 
+def pruned_at_a_ratio(config, tmp_path):
+    """tools/prune.py --ratio 0.3 on ``config`` with backbone weights like trained ones, at 96x96: the pruned
+    model, loaded strictly from the written pair, and its config."""
+    from lcnet_mm.apis import build_model_from_config
+
+    checkpoint = trained_checkpoint(config, tmp_path / 'trained.pth')
+    work = tmp_path / 'pruned'
+    proc = run_tool('prune', config, checkpoint, '--ratio', '0.3', '--input-size', '96', '96', '--work-dir', work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pair = work / f'{Path(config).stem}_pruned'
+    return build_model_from_config(f'{pair}.py', f'{pair}.pth')
+
+
 def proc_log(work_dir) -> str:
     return ''.join(p.read_text() for p in work_dir.glob('*/*.log'))
 
@@ -166,15 +179,7 @@ def test_prune_tool_meets_a_macs_target_and_prunes_the_wide_head_conv_too(tmp_pa
 
 
 def test_prune_tool_prunes_a_segmentors_backbone_and_its_decode_heads_inputs(tmp_path):
-    from lcnet_mm.apis import build_model_from_config
-
-    config = ROOT / 'configs' / 'demos' / 'lcnet_deeplabv3plus_shapes.py'
-    checkpoint = trained_checkpoint(config, tmp_path / 'trained.pth')
-    work = tmp_path / 'pruned'
-    proc = run_tool('prune', config, checkpoint, '--ratio', '0.3', '--input-size', '96', '96', '--work-dir', work)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    pair = work / 'lcnet_deeplabv3plus_shapes_pruned'
-    pruned, cfg = build_model_from_config(f'{pair}.py', f'{pair}.pth')
+    pruned, cfg = pruned_at_a_ratio(ROOT / 'configs' / 'demos' / 'lcnet_deeplabv3plus_shapes.py', tmp_path)
     stages = pruned.backbone.out_channels  # strides 4, 16, 16
     assert list(stages) != [64, 256, 512]
     assert cfg.model.decode_head.in_channels == stages[2] and cfg.model.decode_head.c1_in_channels == stages[0]
@@ -218,12 +223,7 @@ def test_prune_tool_prunes_picodet_whose_neck_takes_the_backbone_like_fpn(tmp_pa
     from lcnet_mm.apis import build_model_from_config
 
     config = ROOT / 'configs' / 'demos' / 'picodet_shapes.py'
-    checkpoint = trained_checkpoint(config, tmp_path / 'trained.pth')
-    work = tmp_path / 'pruned'
-    proc = run_tool('prune', config, checkpoint, '--ratio', '0.3', '--input-size', '96', '96', '--work-dir', work)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    pair = work / 'picodet_shapes_pruned'
-    pruned, cfg = build_model_from_config(f'{pair}.py', f'{pair}.pth')
+    pruned, cfg = pruned_at_a_ratio(config, tmp_path)
     original, _ = build_model_from_config(str(config))
     assert list(cfg.model.neck.in_channels) == list(pruned.backbone.out_channels)
     assert list(pruned.backbone.out_channels) != list(original.backbone.out_channels)

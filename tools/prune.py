@@ -154,16 +154,25 @@ def measure(models: dict, timer: LatencyTimer) -> dict:
         name: dict(params_m=count_parameters(network) / 1e6, macs_g=count_flops(network, timer.images)['flops'] / 1e9)
         for name, network in networks.items()
     }
-    for name, value in timer({f'final {name}': network for name, network in networks.items()}).items():
-        rows[name.split(' ', 1)[1]]['latency_ms'] = value
+    for name, value in timer(networks).items():  # 'original' may be prepared already: the same network
+        rows[name]['latency_ms'] = value
     return rows
+
+
+def model_changes(cfg: Config, pruned) -> dict:
+    """The ``model`` settings that make ``cfg`` build the ``pruned`` network."""
+    changes = pruned_config_changes(pruned)
+    backbone_cfg = cfg.model.get('backbone', {})
+    if isinstance(backbone_cfg.get('init_cfg'), dict) and backbone_cfg['init_cfg'].get('type') == 'Pretrained':
+        changes['backbone']['init_cfg'] = None  # the unpruned weights would not fit; load_from has the pruned ones
+    return changes
 
 
 def rebuilt(cfg: Config, pruned):
     """The model ``cfg`` with the pruned widths builds, holding ``pruned``'s weights (a module pruned in place keeps
     attributes of its own from before, such as a head's in_channels, which its forward checks)."""
     changed = copy.deepcopy(cfg)
-    changed.merge_from_dict(dict(model=pruned_config_changes(pruned)))
+    changed.merge_from_dict(dict(model=model_changes(cfg, pruned)))
     model, _ = build_model_from_config(changed)
     check_rebuilds(pruned, model)
     return model.eval()
@@ -229,10 +238,7 @@ def write_pair(args, cfg, model, folder: str, name: str, meta: dict):
     """Write the pruned ``model`` as ``<folder>/<name>_pruned.py`` + ``.pth``; return the model that config builds,
     holding its weights (a module pruned in place keeps attributes of its own from before, such as a head's
     in_channels), and the config's path."""
-    changes = pruned_config_changes(model)
-    backbone_cfg = cfg.model.get('backbone', {})
-    if isinstance(backbone_cfg.get('init_cfg'), dict) and backbone_cfg['init_cfg'].get('type') == 'Pretrained':
-        changes['backbone']['init_cfg'] = None  # the unpruned weights would not fit; load_from has the pruned ones
+    changes = model_changes(cfg, model)
     config_path, checkpoint_path = osp.join(folder, f'{name}_pruned.py'), osp.join(folder, f'{name}_pruned.pth')
     text = config_text(
         osp.abspath(args.config), written_settings(args.cfg_options, changes), osp.abspath(checkpoint_path)
