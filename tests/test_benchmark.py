@@ -10,6 +10,7 @@ import torch
 from conftest import load_tool
 from lcnet_mm.benchmark import build_subject, pareto_front
 from lcnet_mm.benchmark.measures import count_flops, interleaved_timings, peak_activation_bytes
+from lcnet_mm.benchmark.run import _add_ratios
 from lcnet_mm.benchmark.subjects import calibrate_norm_statistics
 from lcnet_mm.models import PPLCNet
 
@@ -116,8 +117,23 @@ def test_bad_arguments_are_named(tmp_path, capsys):
         assert message in capsys.readouterr().err
     with pytest.raises(ValueError, match='timm has no model'):
         build_subject('timm:no_such_net')
-    with pytest.raises(ValueError, match=r"--reference 'ghost' names no timed row"):
-        tool.main([LCNET_CLS, '--reference', 'ghost', '--out-dir', str(tmp_path), '--no-eval', *QUICK])
+    # refused before anything is built or timed
+    with pytest.raises(ValueError, match=r"--reference 'ghost' names no row of this run; rows are \['pplcnet"):
+        tool.main([LCNET_CLS, '--reference', 'ghost', '--out-dir', str(tmp_path / 'ghost'), '--no-eval', *QUICK])
+    with pytest.raises(ValueError, match=r"--reference 'pplcnet-x1.0_8xb256_in1k@jit' names no row of this run"):
+        tool.main([LCNET_CLS, '--reference', 'pplcnet-x1.0_8xb256_in1k@jit', '--paths', 'eager', *QUICK])
+    assert not (tmp_path / 'ghost').exists()
+
+
+def test_a_reference_row_that_could_not_be_timed_is_refused():
+    rows = [
+        dict(name='a', path='eager', latency_median_ms=2.0),
+        dict(name='a', path='folded', latency_median_ms=None),
+    ]
+    with pytest.raises(ValueError, match=r"--reference 'a@folded' names no timed row; rows are \['a@eager'\]"):
+        _add_ratios(rows, 'a@folded')
+    _add_ratios(rows, 'a')
+    assert rows[0]['ratio'] == 1.0 and rows[0]['reference'] == 'a@eager'
 
 
 def test_flops_of_pp_lcnet_match_the_paper():

@@ -44,6 +44,7 @@ class BenchmarkSettings:
 
 def run_benchmark(subjects: Sequence, paths: Sequence[str], settings: BenchmarkSettings, log=print) -> Dict:
     """Every subject on every path; returns ``dict(rows, settings, machine)``."""
+    _check_reference(settings.reference, [subject.name for subject in subjects], paths)
     torch.set_num_threads(settings.threads)
     onnx_dir = os.path.join(settings.out_dir, 'onnx')
     os.makedirs(onnx_dir, exist_ok=True)
@@ -170,6 +171,17 @@ def _flops(subject, images) -> Dict:
         return dict(gflops=result['flops'] / 1e9, uncounted_ops=result['uncounted_ops'])
     except Exception as error:  # noqa: BLE001  (FLOPs are reported as unknown, the rest still runs)
         return dict(gflops=None, uncounted_ops=[f'FLOP count failed: {type(error).__name__}: {error}'[:200]])
+
+
+def _check_reference(reference: Optional[str], names: Sequence[str], paths: Sequence[str]):
+    """Refuse a ``--reference`` that names no row of this run before anything is timed (a row that was named
+    but could not be timed is refused after, by :func:`_add_ratios`)."""
+    if reference is None:
+        return
+    name, _, path = reference.partition('@')
+    if name not in names or (path or 'eager') not in paths:
+        rows = sorted(f'{n}@{p}' for n in names for p in paths)
+        raise ValueError(f'--reference {reference!r} names no row of this run; rows are {rows}')
 
 
 def _add_ratios(rows: List[Dict], reference: Optional[str]):
