@@ -54,7 +54,10 @@ TOOLBOX_MODULES = {
         MODELS=(
             'PPLCNet',
             'PPLCNetV2',
+            'PPLCNetV3',
             'LCPAN',
+            'RSEFPN',
+            'DBHead',
             'CSPPAN',
             'PicoHeadV2',
             'PicoHead',
@@ -68,12 +71,20 @@ TOOLBOX_MODULES = {
         **RUN_MODULES,
     ),
     'mmpretrain': dict(
-        MODELS=('PPLCNet', 'PPLCNetV2', 'LCNetClsHead', 'DistilledImageClassifier', 'SoftTargetKLLoss', 'DKDLoss'),
+        MODELS=(
+            'PPLCNet',
+            'PPLCNetV2',
+            'PPLCNetV3',
+            'LCNetClsHead',
+            'DistilledImageClassifier',
+            'SoftTargetKLLoss',
+            'DKDLoss',
+        ),
         DATASETS=('SyntheticShapesClassification',),
         **RUN_MODULES,
     ),
     'mmseg': dict(
-        MODELS=('PPLCNet', 'PPLCNetV2'),
+        MODELS=('PPLCNet', 'PPLCNetV2', 'PPLCNetV3'),
         DATASETS=('SyntheticShapesSegmentation',),
         **RUN_MODULES,
     ),

@@ -77,7 +77,9 @@ def main(argv=None):
 def convert(args):
     checkpoint, info = convert_weights(args.src, backbone_only=args.backbone_only)
     picodet, lcnet_v2 = info.get('picodet'), info.get('lcnet_v2')
-    if picodet:
+    if info.get('network'):  # a layout that names what it holds itself
+        network = info['network']
+    elif picodet:
         network = (
             f'PicoDet v{picodet["version"]} ({picodet["neck"]} {picodet["neck_channels"]}, PP-LCNet x{info["scale"]})'
         )
@@ -91,7 +93,7 @@ def convert(args):
 
     print(
         f'{args.src}: {info["layout"]} {network} ({info["file_kind"]} file'
-        + (f', {info["num_classes"]} classes' if info['num_classes'] else '')
+        + (f', {info["num_classes"]} classes' if info.get('num_classes') else '')
         + (f': {", ".join(info["class_names"])}' if info.get('class_names') else '')
         + ')'
     )

@@ -125,6 +125,17 @@ def _pointwise_out_channels(converted: Dict, stage: int, block: int) -> int:
     return int(converted[key].shape[0])
 
 
+def text_detector_shapes(backbone: Dict, neck: Dict) -> Dict[str, torch.Size]:
+    """Shapes of lcnet-mm's PP-OCR mobile text detector (``backbone.*`` PPLCNetV3, ``neck.*`` RSEFPN,
+    ``bbox_head.*`` DBHead) for these ``PPLCNetV3`` and ``RSEFPN`` arguments."""
+    from lcnet_mm.models.backbones.pp_lcnet_v3 import PPLCNetV3
+    from lcnet_mm.models.dense_heads.db_head import DBHead
+    from lcnet_mm.models.necks.rse_fpn import RSEFPN
+
+    parts = dict(backbone=PPLCNetV3(**backbone), neck=RSEFPN(**neck), bbox_head=DBHead(neck['out_channels']))
+    return {f'{name}.{k}': v.shape for name, part in parts.items() for k, v in part.state_dict().items()}
+
+
 def check_against_model(state_dict: Dict, model, source: str, what: str, whole_model: bool = False):
     """Raise if the converted backbone (or, with ``whole_model``, every tensor) does not fit ``model``
     (e.g. another width, another number of classes)."""

@@ -61,5 +61,11 @@ FORMATS = (
         'hf://',
         'hf_lcnet',
     ),
+    WeightFormat(
+        'hf_ppocr_det',
+        'Hugging Face Transformers PPOCRV5MobileDetForObjectDetection (PP-OCRv5 mobile text detector)',
+        'hf://',
+        'hf_ppocr_det',
+    ),
     WeightFormat('lcnet_mm', 'lcnet-mm (backbone.stem.*)', '', 'lcnet_mm_checkpoint'),
 )

@@ -16,5 +16,10 @@ def matches(state_dict: Dict) -> bool:
 
 
 def convert(state_dict: Dict, source: str, path) -> tuple:
+    if any(k.startswith('backbone.') and k.endswith('.affine.scale') for k in state_dict):
+        raise ValueError(
+            f'{source}: an lcnet-mm PP-LCNetV3 checkpoint; it needs no conversion: give it to a PPLCNetV3 config '
+            'directly (load_from, or init_cfg=dict(type="Pretrained", ...))'
+        )
     check = checked_lcnet_v2 if is_lcnet_v2(state_dict) else checked_lcnet
     return check(dict(state_dict), source)

@@ -6,12 +6,12 @@ from lcnet_mm.import_hooks import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        'backbones': ('PPLCNet', 'PPLCNetV2', 'stage_out_channels', 'widths_of'),
+        'backbones': ('PPLCNet', 'PPLCNetV2', 'PPLCNetV3', 'stage_out_channels', 'widths_of'),
         'classifiers': ('DistilledImageClassifier',),
-        'dense_heads': ('LDPicoHead', 'LDPicoHeadV2', 'PicoHead', 'PicoHeadV2', 'SSDHeadCompat'),
+        'dense_heads': ('DBHead', 'LDPicoHead', 'LDPicoHeadV2', 'PicoHead', 'PicoHeadV2', 'SSDHeadCompat'),
         'detectors': ('DistilledSingleStageDetector',),
         'heads': ('LCNetClsHead',),
         'losses': ('DKDLoss', 'ProbabilityVarifocalLoss', 'SoftTargetKLLoss'),
-        'necks': ('CSPPAN', 'LCPAN'),
+        'necks': ('CSPPAN', 'LCPAN', 'RSEFPN'),
     },
 )

@@ -9,11 +9,11 @@ from lcnet_mm.engine.data_check_hook import DataCheckHook  # noqa: F401
 from lcnet_mm.engine.train_time_hook import TrainTimeHook  # noqa: F401
 from lcnet_mm.engine.training_mode_hook import TrainingModeHook  # noqa: F401
 from lcnet_mm.engine.weights_only_checkpoint_hook import WeightsOnlyCheckpointHook  # noqa: F401
-from lcnet_mm.models.backbones import PPLCNet, PPLCNetV2  # noqa: F401
-from lcnet_mm.models.dense_heads import LDPicoHead, LDPicoHeadV2, PicoHead, PicoHeadV2, SSDHeadCompat  # noqa: F401
+from lcnet_mm.models.backbones import PPLCNet, PPLCNetV2, PPLCNetV3  # noqa: F401
+from lcnet_mm.models.dense_heads import DBHead, LDPicoHead, LDPicoHeadV2, PicoHead, PicoHeadV2, SSDHeadCompat  # noqa: F401
 from lcnet_mm.models.detectors import DistilledSingleStageDetector  # noqa: F401
 from lcnet_mm.models.losses.probability_varifocal_loss import ProbabilityVarifocalLoss  # noqa: F401
-from lcnet_mm.models.necks import CSPPAN, LCPAN  # noqa: F401
+from lcnet_mm.models.necks import CSPPAN, LCPAN, RSEFPN  # noqa: F401
 from lcnet_mm.registry import register_in_toolbox
 
 register_in_toolbox('mmdet')

@@ -9,7 +9,7 @@ from lcnet_mm.engine.data_check_hook import DataCheckHook  # noqa: F401
 from lcnet_mm.engine.train_time_hook import TrainTimeHook  # noqa: F401
 from lcnet_mm.engine.training_mode_hook import TrainingModeHook  # noqa: F401
 from lcnet_mm.engine.weights_only_checkpoint_hook import WeightsOnlyCheckpointHook  # noqa: F401
-from lcnet_mm.models.backbones import PPLCNet, PPLCNetV2  # noqa: F401
+from lcnet_mm.models.backbones import PPLCNet, PPLCNetV2, PPLCNetV3  # noqa: F401
 from lcnet_mm.registry import register_in_toolbox
 
 register_in_toolbox('mmseg')

@@ -1,5 +1,6 @@
 from .depthwise_conv import RepDepthwiseConv, depthwise_conv_module, run_depthwise
 from .depthwise_separable import DepthwiseSeparable
+from .learnable_rep import LearnableAffine, LearnableRepConv
 from .make_divisible import make_divisible
 from .norm_folding import (
     FoldsNormsForDeploy,
@@ -13,6 +14,8 @@ from .squeeze_excitation import SqueezeExcitation
 __all__ = [
     'DepthwiseSeparable',
     'RepDepthwiseConv',
+    'LearnableAffine',
+    'LearnableRepConv',
     'SqueezeExcitation',
     'depthwise_conv_module',
     'run_depthwise',
