@@ -5,6 +5,8 @@ published configuration with random weights and BN statistics."""
 
 import copy
 import lzma
+import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -100,4 +102,112 @@ def test_an_lcnet_mm_v3_checkpoint_is_named_not_mistaken_for_pp_lcnet(tmp_path):
     path = tmp_path / 'v3.pth'
     torch.save({'state_dict': state}, path)
     with pytest.raises(ValueError, match='an lcnet-mm PP-LCNetV3 checkpoint; it needs no conversion'):
+        convert_weights(path)
+
+
+# ---- PaddleOCR's own code (tests/fixtures/paddle_ppocr_det/make_reference.py, paddlepaddle 3.3.1) ----------------
+PADDLE_FIXTURES = ROOT / 'tests' / 'fixtures' / 'paddle_ppocr_det'
+
+
+def paddle_file(name: str, tmp_path) -> Path:
+    path = tmp_path / name
+    with lzma.open(PADDLE_FIXTURES / f'{name}.xz') as src, open(path, 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+def paddle_reference(key: str):
+    data = np.load(PADDLE_FIXTURES / 'reference.npz')
+    return torch.from_numpy(data['images_x16']).float() / 16, torch.from_numpy(data[key])
+
+
+def assert_close(actual, expected):
+    assert actual.shape == expected.shape
+    assert float((actual - expected).abs().max()) <= TOLERANCE * float(expected.abs().max())
+
+
+def test_paddleocr_training_checkpoint_converts_to_its_own_probability_maps(tmp_path):
+    checkpoint, info = convert_weights(paddle_file('ppocr_det.pdparams', tmp_path))
+    assert info['layout'] == 'paddle_ppocr_det' and info['file_kind'] == 'pickle'
+    assert info['backbone'] == dict(arch='det', scale=0.75, projection_channels=[12, 18, 42, 360], conv_kxk_num=4)
+    assert info['neck'] == dict(in_channels=[12, 18, 42, 360], out_channels=96)
+    network = TextDetectorNetwork(info['backbone'], info['neck']).eval()
+    network.load_state_dict(checkpoint['state_dict'])  # strictly: Paddle's file has the threshold branch too
+    images, expected = paddle_reference('probability')
+    with torch.no_grad():
+        assert_close(network(images), expected)
+        # switch_to_deploy computes what PaddleOCR's rep() computes
+        network.backbone.switch_to_deploy()
+        assert_close(network(images), paddle_reference('probability_rep')[1])
+    # in training mode the head gives all three maps
+    network = TextDetectorNetwork(info['backbone'], info['neck']).train()
+    maps = network(images)
+    assert len(maps) == 3 and all(m.shape == expected.shape for m in maps)
+
+
+def _paddle_rep_layout(state: dict, merged: dict) -> dict:
+    """Paddle's training-form state dict with every re-parameterisable conv as rep() leaves it: its branches
+    replaced by ``reparam_conv`` (weights from ``merged``, an lcnet-mm deploy-form backbone state dict)."""
+    rep = {k: np.asarray(v) for k, v in state.items() if not re.search(r'\.(conv_kxk|conv_1x1|identity)\.', k)}
+    for key, value in merged.items():
+        found = re.fullmatch(r'stages\.(\d)\.(\d+)\.(depthwise|pointwise)_conv\.conv\.(weight|bias)', key)
+        if found:
+            part = 'dw_conv' if found[3] == 'depthwise' else 'pw_conv'
+            rep[f'backbone.blocks{int(found[1]) + 2}.{found[2]}.{part}.reparam_conv.{found[4]}'] = value.numpy()
+    return rep
+
+
+def test_paddleocr_reparameterised_layout_converts_to_the_deploy_form(tmp_path):
+    """The layout of a checkpoint saved after PaddleOCR's rep() (reparam_conv, the stem's BN kept) converts to
+    deploy=True; the merged weights are lcnet-mm's (shown equal to rep()'s above), PaddleOCR's map the reference."""
+    from lcnet_mm.io import load_weight_file
+
+    path = paddle_file('ppocr_det.pdparams', tmp_path)
+    checkpoint, info = convert_weights(path)
+    backbone = PPLCNetV3(**info['backbone'])
+    backbone.load_state_dict(
+        {k[len('backbone.') :]: v for k, v in checkpoint['state_dict'].items() if k.startswith('backbone.')}
+    )
+    merged = backbone.eval().switch_to_deploy().state_dict()
+    rep_path = tmp_path / 'ppocr_det_rep.pdparams'
+    with open(rep_path, 'wb') as f:
+        pickle.dump(_paddle_rep_layout(load_weight_file(path)[0], merged), f, protocol=4)
+    checkpoint, info = convert_weights(rep_path)
+    assert info['backbone']['deploy'] is True and 'conv_kxk_num' not in info['backbone']
+    assert '(re-parameterised)' in info['network']
+    network = TextDetectorNetwork(info['backbone'], info['neck']).eval()
+    network.load_state_dict(checkpoint['state_dict'])
+    images, expected = paddle_reference('probability_rep')
+    with torch.no_grad():
+        assert_close(network(images), expected)
+
+
+def test_paddleocr_det_backbone_alone_converts(tmp_path):
+    # PaddleOCR's PPLCNetV3_x0_75_ocr_det.pdparams: the backbone's own keys (conv1.*, blocks2..6.*, layer_list.*)
+    from lcnet_mm.io import load_weight_file
+
+    state, _ = load_weight_file(paddle_file('ppocr_det.pdparams', tmp_path))
+    backbone = {k[len('backbone.') :]: v for k, v in state.items() if k.startswith('backbone.')}
+    path = tmp_path / 'PPLCNetV3_x0_75_ocr_det.pdparams'
+    with open(path, 'wb') as f:
+        pickle.dump({k: np.asarray(v) for k, v in backbone.items()}, f, protocol=4)
+    checkpoint, info = convert_weights(path)
+    assert info['layout'] == 'paddle_ppocr_det' and info['neck'] is None
+    assert {k.partition('.')[0] for k in checkpoint['state_dict']} == {'backbone'}
+    model = PPLCNetV3(**info['backbone']).eval()
+    model.load_state_dict({k[len('backbone.') :]: v for k, v in checkpoint['state_dict'].items()})
+
+
+def test_a_recogniser_checkpoint_given_for_the_detector_is_named(tmp_path):
+    from lcnet_mm.io import load_weight_file
+
+    state, _ = load_weight_file(paddle_file('ppocr_det.pdparams', tmp_path))
+    recogniser = {k: np.asarray(v) for k, v in state.items() if k.startswith('backbone.')}
+    recogniser['head.ctc_head.fc.weight'] = np.zeros((120, 6625), dtype=np.float32)
+    path = tmp_path / 'PP-OCRv5_mobile_rec.pdparams'
+    with open(path, 'wb') as f:
+        pickle.dump(recogniser, f, protocol=4)
+    with pytest.raises(
+        ValueError, match="a PaddleOCR text recogniser checkpoint \\(it has 'head.ctc_head.fc.weight'\\)"
+    ):
         convert_weights(path)

@@ -67,8 +67,8 @@ def convert_state_dict(
         tensor = to_tensor(value)
         for out_key, out_tensor in (transform(key, new_key, tensor) if transform else {new_key: tensor}).items():
             converted[out_key] = out_tensor
-            if out_key.endswith('.bn.running_mean'):
-                converted.setdefault(out_key.replace('running_mean', 'num_batches_tracked'), torch.tensor(0))
+            if out_key.endswith('.running_mean'):
+                converted.setdefault(out_key[: -len('running_mean')] + 'num_batches_tracked', torch.tensor(0))
     return converted
 
 

@@ -53,6 +53,13 @@ FORMATS = (
         'paddle://',
         'paddle_picodet',
     ),
+    WeightFormat(
+        'paddle_ppocr_det',
+        'PaddleOCR PP-LCNetV3 text detector .pdparams (backbone.blocks2.0.dw_conv.lab.*, neck.ins_conv.*, '
+        'head.binarize.*) or its det backbone',
+        'paddle://',
+        'paddle_ppocr_det',
+    ),
     WeightFormat('timm', 'timm lcnet_* (conv_stem.*, blocks.*)', 'timm://', 'timm_lcnet'),
     WeightFormat('timm_v2', 'timm lcnetv2_* (stem.0.conv.*, stem.0.bn.running_mean)', 'timm://', 'timm_lcnet_v2'),
     WeightFormat(

@@ -67,7 +67,8 @@ def paddle_to_lcnet_mm(state_dict: Dict, dropout_scale: float = PADDLE_DROPOUT_S
 
 
 def matches(state_dict: Dict) -> bool:
-    return 'conv1.conv.weight' in state_dict
+    # not PP-LCNetV3's det backbone, which has the same stem and stage names (paddle_ppocr_det)
+    return 'conv1.conv.weight' in state_dict and 'blocks2.0.dw_conv.lab.scale' not in state_dict
 
 
 def convert(state_dict: Dict, source: str, path) -> tuple:
