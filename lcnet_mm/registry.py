@@ -1,7 +1,7 @@
 """The registries of lcnet-mm and what goes into the toolboxes' registries.
 
-- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS``, ``HOOKS``, ``LOOPS`` and ``OPTIM_WRAPPERS`` are children of
-  MMEngine's root registries, so any OpenMMLab 2.x config can name a module by its scoped name
+- The ``lcnet_mm`` scope: ``MODELS``, ``DATASETS``, ``METRICS``, ``HOOKS``, ``LOOPS`` and ``OPTIM_WRAPPERS`` are
+  children of MMEngine's root registries, so any OpenMMLab 2.x config can name a module by its scoped name
   (``lcnet_mm.PPLCNet``, the way ``mmpretrain.ConvNeXt`` is used from mmdet). Our modules register themselves there
   with the usual decorator; torch's ``nn.Hardsigmoid`` is added here. Nothing is registered into the root registries.
 - :func:`register_in_toolbox`: our own modules also go by their bare names into the registries of the
@@ -25,6 +25,7 @@ import torch.nn as nn
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
@@ -35,6 +36,7 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope='lcnet_mm', locations=_
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='lcnet_mm', locations=_EVERYTHING)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='lcnet_mm', locations=_EVERYTHING)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='lcnet_mm', locations=_EVERYTHING)
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='lcnet_mm', locations=_EVERYTHING)
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='lcnet_mm', locations=_EVERYTHING)
 
 # torch's fused hard-sigmoid, relu6(x + 3) / 6, for the SE gates: ``type='lcnet_mm.Hardsigmoid'``. mmcv
@@ -58,6 +60,7 @@ TOOLBOX_MODULES = {
             'LCPAN',
             'RSEFPN',
             'DBHead',
+            'DBLoss',
             'CSPPAN',
             'PicoHeadV2',
             'PicoHead',
@@ -67,7 +70,8 @@ TOOLBOX_MODULES = {
             'ProbabilityVarifocalLoss',
             'SSDHeadCompat',
         ),
-        DATASETS=('SyntheticShapesCoco',),
+        DATASETS=('SyntheticShapesCoco', 'SyntheticTextCoco'),
+        METRICS=('TextDetMetric',),
         **RUN_MODULES,
     ),
     'mmpretrain': dict(
@@ -90,7 +94,9 @@ TOOLBOX_MODULES = {
     ),
 }
 TOOLBOXES = tuple(TOOLBOX_MODULES)
-_OUR_REGISTRIES = dict(MODELS=MODELS, DATASETS=DATASETS, HOOKS=HOOKS, LOOPS=LOOPS, OPTIM_WRAPPERS=OPTIM_WRAPPERS)
+_OUR_REGISTRIES = dict(
+    MODELS=MODELS, DATASETS=DATASETS, METRICS=METRICS, HOOKS=HOOKS, LOOPS=LOOPS, OPTIM_WRAPPERS=OPTIM_WRAPPERS
+)
 
 
 def register_in_toolbox(toolbox: str) -> None:

@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from lcnet_mm.io import CheckpointMismatchError
-from lcnet_mm.registry import DATASETS, HOOKS, LOOPS, MODELS, OPTIM_WRAPPERS, TOOLBOX_MODULES
+from lcnet_mm.registry import DATASETS, HOOKS, LOOPS, METRICS, MODELS, OPTIM_WRAPPERS, TOOLBOX_MODULES
 from tool_process import run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +107,7 @@ def test_importing_lcnet_mm_changes_nothing_of_theirs(tmp_path):
     }
     assert report['registry_added'] == expected
     assert set(report['new_registries']) == {
-        f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, HOOKS, LOOPS, OPTIM_WRAPPERS)
+        f'lcnet_mm.{r.name}' for r in (MODELS, DATASETS, METRICS, HOOKS, LOOPS, OPTIM_WRAPPERS)
     }
     assert report['schemes_added'] == ['hf://', 'paddle://', 'timm://']
     assert report['file_backends_added'] == ['atomic_local'] and report['file_backends_replaced'] == []
@@ -312,7 +312,8 @@ def test_checkpoint_schemes_convert_on_load(tmp_path):
     assert loaded.keys() == expected.keys() and all(torch.equal(loaded[k], expected[k]) for k in loaded)
     with pytest.raises(
         ValueError,
-        match=r'paddle:// expects paddle or paddle_v2 or paddle_picodet weights, but the file holds timm weights; '
+        match=r'paddle:// expects paddle or paddle_v2 or paddle_picodet or paddle_ppocr_det weights, but the file '
+        r'holds timm weights; '
         r'load it as timm://',
     ):
         _load_checkpoint(f'paddle://{path}')

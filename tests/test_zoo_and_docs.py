@@ -39,6 +39,7 @@ def test_the_zoo_has_its_folders():
         'fcn',
         'demos',
         'pruning',
+        'text_detection',
     }
     assert sorted(p.name for p in CONFIGS.glob('*.py')) == ['lcnet_fcos.py']  # the main job, where users type it
     assert sorted(p.name for p in (CONFIGS / 'demos').glob('*.py')) == [

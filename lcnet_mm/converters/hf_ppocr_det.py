@@ -153,6 +153,7 @@ def convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:
         backbone=backbone,
         neck=described['neck'],
         missing_for_training=['bbox_head.threshold'],  # the threshold map's branch, a training signal only
+        class_names=['text'],  # for mmdet's inferencer and visualiser
     )
     return converted, backbone['scale'], details
 

@@ -150,6 +150,8 @@ def convert(state_dict: Dict, source: str, path) -> Tuple[Dict, float, Dict]:
     )
     check_state_dict(converted, shapes, source, what)
     details = dict(task='text_detection', network=what, backbone=backbone, neck=neck)
+    if neck:  # a whole detector: its one class, for mmdet's inferencer and visualiser
+        details['class_names'] = ['text']
     return converted, backbone['scale'], details
 
 

@@ -18,5 +18,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         'synthetic_classification': ('SyntheticShapesClassification',),
         'synthetic_detection': ('SyntheticShapesCoco',),
         'synthetic_segmentation': ('SyntheticShapesSegmentation',),
+        'synthetic_text': ('SyntheticTextCoco',),
     },
 )

@@ -6,7 +6,8 @@ without a word.
   :func:`check_annotation_files` runs it on a config's files from ``tools/train.py`` / ``tools/test.py``
   before the runner is built (a toolbox's data set would otherwise stop inside pycocotools' ``json.load``).
 - :func:`check_coco_annotations`: boxes with zero, negative or non-finite size, boxes outside their
-  image, unknown category or image ids (mmdet drops such boxes silently).
+  image, unknown category or image ids (mmdet drops such boxes silently); polygons with fewer than 3 points or
+  points outside their image.
 - :func:`check_image_file`: missing, empty, not an image, truncated (PNG and JPEG end markers checked;
   other formats decoded).
 - :func:`check_dataset`: all of the above for a built mmdet / mmpretrain / mmseg data set (wrappers too),
@@ -102,7 +103,7 @@ def check_annotation_files(cfg, loaders=('train_dataloader', 'val_dataloader', '
 
 
 # The data sets lcnet-mm generates on first use: nothing to find on disk before they are built.
-GENERATED = ('SyntheticShapesCoco', 'SyntheticShapesClassification', 'SyntheticShapesSegmentation')
+GENERATED = ('SyntheticShapesCoco', 'SyntheticShapesClassification', 'SyntheticShapesSegmentation', 'SyntheticTextCoco')
 
 
 def _missing_paths(dataset_cfg, where: str) -> List[str]:
@@ -179,6 +180,34 @@ def check_coco_annotations(path, content: Optional[dict] = None) -> List[str]:
                 problems.append(
                     f'{where}: bbox {box} reaches outside its {image["width"]}x{image["height"]} image '
                     f'{image.get("file_name")}'
+                )
+        problems += _polygon_problems(ann.get('segmentation'), image, where)
+    return problems
+
+
+def _polygon_problems(segmentation, image: dict, where: str) -> List[str]:
+    """What is wrong with an annotation's polygons (``[[x0, y0, x1, y1, ...], ...]``; run-length masks are not
+    checked): fewer than 3 points, not numbers, or points outside the image (the text detector trains from them)."""
+    if not isinstance(segmentation, list):
+        return []
+    problems = []
+    for i, flat in enumerate(segmentation):
+        if not (isinstance(flat, list) and all(isinstance(v, (int, float)) and math.isfinite(v) for v in flat)):
+            problems.append(f'{where}: segmentation[{i}] is not a list of finite x, y numbers')
+        elif len(flat) < 6 or len(flat) % 2:
+            problems.append(
+                f'{where}: segmentation[{i}] has {len(flat)} numbers; a polygon needs at least 3 (x, y) points '
+                '(6 numbers, an even count)'
+            )
+        elif 'width' in image and 'height' in image:
+            points = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
+            low, high = -BOX_TOLERANCE, np.array([image['width'], image['height']]) + BOX_TOLERANCE
+            outside = np.flatnonzero(np.any((points < low) | (points > high), axis=1))
+            if len(outside):
+                x, y = points[outside[0]]
+                problems.append(
+                    f'{where}: segmentation[{i}] point {int(outside[0])} ({x:g}, {y:g}) lies outside its '
+                    f'{image["width"]}x{image["height"]} image {image.get("file_name")}'
                 )
     return problems
 

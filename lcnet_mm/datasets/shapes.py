@@ -104,11 +104,14 @@ def draw_polygon(image: np.ndarray, points: np.ndarray, color, rng: np.random.Ge
         cv2.polylines(image, pts, True, random_color(rng, color), 1, lineType=cv2.LINE_AA, shift=4)
 
 
-def draw_distractor(image: np.ndarray, rng: np.random.Generator):
-    """Clutter that is not an object: lines, arcs, dots, thin bars and scribbled letters."""
+def draw_distractor(image: np.ndarray, rng: np.random.Generator, letters: bool = True):
+    """Clutter that is not an object: lines, arcs, dots, thin bars and scribbled letters (a line instead where
+    ``letters`` is False: in a text data set, letters are objects)."""
     height, width = image.shape[:2]
     color = random_color(rng)
     kind = rng.integers(0, 5)
+    if kind == 4 and not letters:
+        kind = 0
     x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
     if kind == 0:
         end = (int(rng.integers(0, width)), int(rng.integers(0, height)))

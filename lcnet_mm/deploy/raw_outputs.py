@@ -104,7 +104,8 @@ def segmentation_logits(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 def detector_output_groups(model: nn.Module, num_outputs: int) -> List[str]:
     """The names of the groups of per-level tensors a dense head returns (its ``predict_by_feat`` args)."""
-    num_levels = len(model.bbox_head.prior_generator.strides)
+    prior_generator = getattr(model.bbox_head, 'prior_generator', None)  # a DB head has one map, no priors
+    num_levels = len(prior_generator.strides) if prior_generator is not None else 1
     if num_outputs % num_levels:
         raise ValueError(f'{num_outputs} head outputs do not split into {num_levels} levels')
     params = [name for name in inspect.signature(model.bbox_head.predict_by_feat).parameters if name not in ('self',)]
