@@ -1,6 +1,6 @@
 """Imports inside lcnet_mm run one way: the registries, I/O, argument checks and the one model builder on the
-ground floor, models above them, converters / datasets / deploy above those, engine hooks next, and what the
-tools use (apis, benchmark) on top. No module imports another module's private name."""
+ground floor, models above them, converters / datasets / deploy / evaluation above those, engine hooks next, and
+what the tools use (apis, benchmark) on top. No module imports another module's private name."""
 
 import ast
 from pathlib import Path
@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / 'lcnet_mm'
 LAYERS = {
     'registry': 0, 'io': 0, 'utils': 0, 'builder': 0, 'import_hooks': 0,
     'models': 1,
-    'converters': 2, 'datasets': 2, 'deploy': 2,
+    'converters': 2, 'datasets': 2, 'deploy': 2, 'evaluation': 2,
     'engine': 3,
     'benchmark': 4, 'apis': 4, 'toolboxes': 4,
 }  # fmt: skip
