@@ -8,6 +8,7 @@ toolbox is its ``default_scope``; the model is built in that toolbox's registry 
 
 import importlib
 import itertools
+import os
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -26,6 +27,8 @@ _SCOPE_INSTANCES = itertools.count()  # 'mmdet::fcos/...': a config shipped insi
 def load_config(config, cfg_options: Optional[dict] = None) -> Config:
     """``config`` (a path, ``'<toolbox>::<name>'`` or a ``Config``) with ``cfg_options`` merged in. A file that is
     not there is a :class:`~lcnet_mm.utils.ConfigError` that names it."""
+    if isinstance(config, os.PathLike):
+        config = os.fspath(config)
     if isinstance(config, Config):
         cfg = config
     elif isinstance(config, str) and PACKAGE_CONFIG in config:

@@ -1,7 +1,10 @@
 """tools/benchmark.py and lcnet_mm.benchmark: what is reported, not how fast anything is."""
 
 import csv
+import importlib.util
 import json
+import lzma
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,8 @@ from lcnet_mm.models import PPLCNet
 ROOT = Path(__file__).resolve().parents[1]
 LCNET_CLS = str(ROOT / 'configs' / 'pplcnet' / 'pplcnet-x1.0_8xb256_in1k.py')
 MNV3_CLS = str(ROOT / 'configs' / 'peers' / 'mobilenet-v3-large_8xb256_in1k.py')
+TEXT_DET = str(ROOT / 'configs' / 'text_detection' / 'dbnet_pplcnetv3-x0.75_rsefpn_text-shapes.py')
+HF_TEXT_DET = ROOT / 'tests' / 'fixtures' / 'hf_ppocr_det'
 
 
 QUICK = [
@@ -111,6 +116,7 @@ def test_bad_arguments_are_named(tmp_path, capsys):
         ([LCNET_CLS, '--checkpoints', str(tmp_path / 'missing.pth')], 'missing.pth'),
         ([LCNET_CLS, '--input-size', '16', '16'], 'at least 32x32'),
         ([LCNET_CLS, '--paths', 'tensorrt'], 'tensorrt'),
+        ([f'transformers:{tmp_path / "nope"}'], 'no such Transformers model folder'),
     ):
         with pytest.raises(SystemExit):
             tool.parse_args(argv)
@@ -123,6 +129,40 @@ def test_bad_arguments_are_named(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"--reference 'pplcnet-x1.0_8xb256_in1k@jit' names no row of this run"):
         tool.main([LCNET_CLS, '--reference', 'pplcnet-x1.0_8xb256_in1k@jit', '--paths', 'eager', *QUICK])
     assert not (tmp_path / 'ghost').exists()
+
+
+def test_the_text_detector_takes_the_deploy_paths_with_its_probability_map(tmp_path, capsys):
+    """PPLCNetV3 (re-parameterisable convs, learnable affines) + RSEFPN + DB head: folded, ONNX Runtime and
+    OpenVINO compute eager's probability map."""
+    out = tmp_path / 'bench'
+    paths = ['eager', 'folded', 'onnxruntime', 'openvino']
+    status = load_tool('benchmark').main([TEXT_DET, '--paths', *paths, '--out-dir', str(out), *QUICK])
+    assert status == 0, capsys.readouterr().out
+    rows = json.loads((out / 'results.json').read_text())['rows']
+    assert [r['path'] for r in rows] == paths
+    assert all(r['latency_median_ms'] > 0 and not r.get('note') for r in rows), rows
+
+
+def test_a_transformers_model_folder_is_a_subject_or_named_without_transformers(tmp_path):
+    """Transformers is not a dependency: with it installed beside the project, its model is timed eagerly on the
+    same input; without it, the subject names the missing package."""
+    folder = tmp_path / 'PP-OCRv5_mobile_det_safetensors'
+    folder.mkdir()
+    shutil.copy(HF_TEXT_DET / 'config.json', folder / 'config.json')
+    with lzma.open(HF_TEXT_DET / 'model.safetensors.xz') as src, open(folder / 'model.safetensors', 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+    if importlib.util.find_spec('transformers') is None:
+        with pytest.raises(ValueError, match='the transformers package is not installed'):
+            build_subject(f'transformers:{folder}')
+    else:
+        subject = build_subject(f'transformers:{folder}')
+        assert subject.name == 'PP-OCRv5_mobile_det_safetensors (Transformers)'
+        (probability,) = subject.network(torch.randn(1, 3, 64, 96))
+        assert probability.shape == (1, 1, 64, 96)
+    with pytest.raises(ValueError, match='give no checkpoint'):
+        build_subject(f'transformers:{folder}', checkpoint='x.pth')
+    with pytest.raises(ValueError, match='expected a Transformers model folder with config.json and model.safetensors'):
+        build_subject(f'transformers:{tmp_path}')
 
 
 def test_a_reference_row_that_could_not_be_timed_is_refused():

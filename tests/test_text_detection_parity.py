@@ -60,6 +60,23 @@ def converted_network(checkpoint: dict) -> TextDetectorNetwork:
     return network
 
 
+def test_a_strict_load_of_transformers_weights_leaves_only_the_named_threshold_branch_untrained(hf_folder, tmp_path):
+    """Transformers' folder has no threshold branch and its conversion record says so: a strict load (benchmarks,
+    exports) accepts exactly that gap and names any other."""
+    from lcnet_mm.builder import build_model_from_config
+    from lcnet_mm.io import WeightFileError, load_checkpoint
+
+    config = ROOT / 'configs' / 'text_detection' / 'dbnet_pplcnetv3-x0.75_rsefpn_ppocrv5-mobile-det.py'
+    model, _ = build_model_from_config(config, f'hf://{hf_folder}')
+    checkpoint, _ = convert_weights(hf_folder)
+    loaded = checkpoint['state_dict']
+    assert torch.equal(model.state_dict()['backbone.stem.conv.weight'], loaded['backbone.stem.conv.weight'])
+    gap = next(key for key in loaded if key.startswith('bbox_head.probability.') and key.endswith('.weight'))
+    del loaded[gap]
+    with pytest.raises(WeightFileError, match=rf"does not fit the model .*missing keys \['{re.escape(gap)}'\]"):
+        load_checkpoint(model, 'x.pth', content=checkpoint)
+
+
 def test_transformers_folder_converts_to_its_own_probability_map(hf_folder, tmp_path):
     out = tmp_path / 'converted.pth'
     assert load_tool('convert_weights').main([str(hf_folder), str(out)]) == 0

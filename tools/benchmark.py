@@ -21,7 +21,9 @@ this one process, so that the ratios hold on a noisy machine.
         openvino-bf16
 
 A model is a config (mmpretrain classifier, mmdet single-stage detector or mmseg segmentor, this project's
-or any other) or ``timm:<name>``. ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
+or any other), ``timm:<name>`` (random weights) or ``transformers:<folder>`` (a Transformers model folder with
+config.json and model.safetensors, timed eagerly as its users run it; needs the transformers package, which is
+not a dependency of this project). ``--part backbone`` times only the backbone. Paths: eager, folded (BN folded),
 folded-cl (+ channels-last), jit (trace + freeze), compile (torch.compile with inductor's freezing, on folded-cl;
 its compile time is a column of its own), onnxruntime, openvino, and at low precision eager-bf16,
 onnxruntime-int8, openvino-int8, openvino-bf16 (see lcnet_mm/benchmark/paths.py). INT8 layers kept in float:
@@ -86,7 +88,7 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
     )
-    parser.add_argument('models', nargs='+', help='config files and/or timm:<model name>')
+    parser.add_argument('models', nargs='+', help='config files, timm:<model name> and/or transformers:<model folder>')
     parser.add_argument(
         '--checkpoints',
         nargs='+',
@@ -137,8 +139,11 @@ def parse_args(argv=None):
         parser.error('--warmup, --throughput-batch and --throughput-rounds must be >= 0')
     check_quantization_arguments(parser, args)
     for model in args.models:
-        if not model.startswith('timm:') and not os.path.isfile(model):
-            parser.error(f'model {model!r} is neither a config file nor timm:<name>')
+        if model.startswith('transformers:'):
+            if not os.path.isdir(model[len('transformers:') :]):
+                parser.error(f'model {model!r}: no such Transformers model folder')
+        elif not model.startswith('timm:') and not os.path.isfile(model):
+            parser.error(f'model {model!r} is neither a config file, timm:<name> nor transformers:<folder>')
     for checkpoint in args.checkpoints or []:
         # a file, or one behind a checkpoint scheme (paddle://, timm://, hf:// a folder): converted on load
         if checkpoint.lower() != 'none' and not checkpoint_exists(checkpoint):

@@ -1,5 +1,7 @@
-"""What a benchmark measures: a model from a config (or a timm model by name), and the part of it timed."""
+"""What a benchmark measures: a model from a config (or a timm model by name, or a Transformers model folder),
+and the part of it timed."""
 
+import json
 import os.path as osp
 from dataclasses import dataclass
 from typing import Optional
@@ -12,12 +14,13 @@ from lcnet_mm.deploy import RawOutputs, model_kind
 
 PARTS = ('model', 'backbone')
 TIMM_PREFIX = 'timm:'
+TRANSFORMERS_PREFIX = 'transformers:'
 
 
 @dataclass
 class Subject:
     name: str
-    spec: str  # config path, or timm:<model name>
+    spec: str  # config path, timm:<model name> or transformers:<model folder>
     checkpoint: Optional[str]
     part: str  # 'model': the whole network up to its raw outputs; 'backbone': the backbone alone
     model: nn.Module  # the full model, eval mode
@@ -54,6 +57,8 @@ def build_subject(
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
     if spec.startswith(TIMM_PREFIX):
         return _timm_subject(spec, checkpoint, part, name)
+    if spec.startswith(TRANSFORMERS_PREFIX):
+        return _transformers_subject(spec, checkpoint, part, name)
     from lcnet_mm.builder import build_model_from_config
 
     model, cfg = build_model_from_config(spec, checkpoint, cfg_options)
@@ -113,3 +118,36 @@ def _timm_subject(spec: str, checkpoint: Optional[str], part: str, name: Optiona
     network = TimmFeatures(model) if part == 'backbone' else RawOutputs(model)
     default_name = model_name + (' (timm) [backbone]' if part == 'backbone' else ' (timm)')
     return Subject(name or default_name, spec, None, part, model, network, 'classifier', None)
+
+
+def _transformers_subject(spec: str, checkpoint: Optional[str], part: str, name: Optional[str]) -> Subject:
+    """A Transformers model from its folder (``config.json`` + ``model.safetensors``), timed in eager mode on
+    the same input as the other models: the reference its users run today. Transformers is not one of this
+    project's dependencies; the subject needs it installed beside them."""
+    folder = spec[len(TRANSFORMERS_PREFIX) :]
+    config_file = osp.join(folder, 'config.json')
+    if not osp.isfile(config_file) or not osp.isfile(osp.join(folder, 'model.safetensors')):
+        raise ValueError(f'{spec}: expected a Transformers model folder with config.json and model.safetensors')
+    if checkpoint is not None:
+        raise ValueError(f"{spec}: the weights are the folder's model.safetensors; give no checkpoint")
+    if part != 'model':
+        raise ValueError(f'{spec}: a Transformers model is timed whole (--part model), not {part!r}')
+    try:
+        import transformers
+    except ImportError:
+        raise ValueError(
+            f'{spec}: the transformers package is not installed; it is not a dependency of lcnet-mm: install it '
+            'to time a Transformers model beside ours (pip install transformers)'
+        ) from None
+    with open(config_file) as f:
+        architectures = json.load(f).get('architectures') or []
+    model_class = getattr(transformers, architectures[0], None) if architectures else None
+    if model_class is None:
+        raise ValueError(
+            f'{spec}: config.json names the architecture {architectures[:1]}, which transformers '
+            f'{transformers.__version__} does not have'
+        )
+    # local files only, safetensors only (no pickle), no code from the folder
+    model = model_class.from_pretrained(folder, local_files_only=True, use_safetensors=True).eval()
+    default_name = f'{osp.basename(osp.normpath(folder))} (Transformers)'
+    return Subject(name or default_name, spec, None, part, model, RawOutputs(model), 'module', None)

@@ -179,8 +179,27 @@ def load_checkpoint(model: torch.nn.Module, path, strict: bool = True, content: 
     state_dict = {
         key[len('module.') :] if key.startswith('module.') else key: value for key, value in state_dict.items()
     }
+    # A converted inference-only source (Transformers' DB head has no threshold branch) names the modules it
+    # lacks: those keep their initial weights, which inference does not use; any other gap is an error.
+    untrained = tuple(f'{prefix}.' for prefix in _missing_for_training(content))
     try:
-        model.load_state_dict(state_dict, strict=strict)
+        result = model.load_state_dict(state_dict, strict=strict and not untrained)
     except RuntimeError as error:  # torch's missing / unexpected keys: name the file
         raise WeightFileError(f'{path} does not fit the model ({type(model).__name__}): {error}') from None
+    if strict and untrained:
+        missing = [key for key in result.missing_keys if not key.startswith(untrained)]
+        if missing or result.unexpected_keys:
+            raise WeightFileError(
+                f'{path} does not fit the model ({type(model).__name__}): missing keys {missing}, '
+                f'unexpected keys {result.unexpected_keys}'
+            )
     return content
+
+
+def _missing_for_training(content) -> list:
+    """The module prefixes a converted checkpoint says its source does not have (its conversion record's
+    ``missing_for_training``)."""
+    meta = content.get('meta') if isinstance(content, dict) else None
+    record = meta.get('lcnet_mm_conversion') if isinstance(meta, dict) else None
+    prefixes = record.get('missing_for_training') if isinstance(record, dict) else None
+    return [p for p in prefixes or [] if isinstance(p, str) and p]
