@@ -1,4 +1,7 @@
+import gzip
 import importlib.util
+import lzma
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,23 @@ def mmpretrain_scope():
 
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         yield
+
+
+def unpack_fixture(packed: Path, path: Path) -> Path:
+    """A fixture stored compressed (``.gz`` or ``.xz``), decompressed to ``path``."""
+    opener = {'.gz': gzip.open, '.xz': lzma.open}[packed.suffix]
+    with opener(packed) as src, open(path, 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+def hf_model_folder(fixture: Path, folder: Path) -> Path:
+    """A Transformers fixture (``config.json``, ``model.safetensors.xz``) in ``folder`` as ``save_pretrained``
+    leaves a model: ``config.json`` and ``model.safetensors``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(fixture / 'config.json', folder / 'config.json')
+    unpack_fixture(fixture / 'model.safetensors.xz', folder / 'model.safetensors')
+    return folder
 
 
 class RunsACommand:

@@ -3,14 +3,12 @@
 import csv
 import importlib.util
 import json
-import lzma
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import load_tool
+from conftest import hf_model_folder, load_tool
 from lcnet_mm.benchmark import build_subject, pareto_front
 from lcnet_mm.benchmark.measures import count_flops, interleaved_timings, peak_activation_bytes
 from lcnet_mm.benchmark.run import _add_ratios
@@ -146,11 +144,7 @@ def test_the_text_detector_takes_the_deploy_paths_with_its_probability_map(tmp_p
 def test_a_transformers_model_folder_is_a_subject_or_named_without_transformers(tmp_path):
     """Transformers is not a dependency: with it installed beside the project, its model is timed eagerly on the
     same input; without it, the subject names the missing package."""
-    folder = tmp_path / 'PP-OCRv5_mobile_det_safetensors'
-    folder.mkdir()
-    shutil.copy(HF_TEXT_DET / 'config.json', folder / 'config.json')
-    with lzma.open(HF_TEXT_DET / 'model.safetensors.xz') as src, open(folder / 'model.safetensors', 'wb') as dst:
-        shutil.copyfileobj(src, dst)
+    folder = hf_model_folder(HF_TEXT_DET, tmp_path / 'PP-OCRv5_mobile_det_safetensors')
     if importlib.util.find_spec('transformers') is None:
         with pytest.raises(ValueError, match='the transformers package is not installed'):
             build_subject(f'transformers:{folder}')

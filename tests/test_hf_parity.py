@@ -5,15 +5,13 @@ classifier whose logits are Transformers' own. The references were computed once
 configuration (width, strides, classes) with random weights and BN statistics."""
 
 import json
-import lzma
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import load_tool
+from conftest import hf_model_folder, load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / 'tests' / 'fixtures' / 'hf_pp_lcnet'
@@ -23,12 +21,7 @@ TOLERANCE = 1e-4  # relative to the largest reference logit
 
 def hf_folder(task: str, tmp_path) -> Path:
     """The task's checkpoint folder as save_pretrained left it."""
-    folder = tmp_path / task
-    folder.mkdir()
-    shutil.copy(FIXTURES / task / 'config.json', folder / 'config.json')
-    with lzma.open(FIXTURES / task / 'model.safetensors.xz') as src, open(folder / 'model.safetensors', 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-    return folder
+    return hf_model_folder(FIXTURES / task, tmp_path / task)
 
 
 def reference(task: str):

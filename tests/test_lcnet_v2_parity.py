@@ -5,17 +5,15 @@ PPLCNetV2 with every kind of block, random weights and random BN statistics; plu
 published small / base / large files."""
 
 import copy
-import gzip
 import json
 import pickle
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import load_tool
+from conftest import load_tool, unpack_fixture
 from lcnet_mm.deploy import switch_to_deploy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,10 +27,7 @@ CONFIGS = {
 
 
 def unpack(tmp_path) -> Path:
-    path = tmp_path / 'pplcnetv2_tiny.pdparams'
-    with gzip.open(FIXTURES / 'pplcnetv2_tiny.pdparams.gz') as src, open(path, 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-    return path
+    return unpack_fixture(FIXTURES / 'pplcnetv2_tiny.pdparams.gz', tmp_path / 'pplcnetv2_tiny.pdparams')
 
 
 def convert(src: Path, tmp_path, *extra) -> dict:

@@ -3,9 +3,7 @@ forward. The references were computed once with paddlepaddle 3.3.1 and paddledet
 (tests/fixtures/paddle_picodet/make_reference.py, run in a throw-away environment): LCNet x0.35, random
 weights and random BN statistics, a PicoDet v2 (LCPAN, PicoHeadV2) and a v1 (CSPPAN, PicoHead)."""
 
-import gzip
 import pickle
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import torch
 from mmdet.structures.bbox import distance2bbox
 from mmengine.registry import init_default_scope
 
-from conftest import load_tool
+from conftest import load_tool, unpack_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / 'tests' / 'fixtures' / 'paddle_picodet'
@@ -26,10 +24,7 @@ TOLERANCE = 1e-4  # relative to the largest reference value of each output
 
 
 def unpack(name, tmp_path) -> Path:
-    path = tmp_path / f'{name}.pdparams'
-    with gzip.open(FIXTURES / f'{name}.pdparams.gz') as src, open(path, 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-    return path
+    return unpack_fixture(FIXTURES / f'{name}.pdparams.gz', tmp_path / f'{name}.pdparams')
 
 
 def converted_model(name, tmp_path):

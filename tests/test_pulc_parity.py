@@ -4,15 +4,13 @@ logits. The references were computed once with paddlepaddle 3.3.1 and paddleclas
 (tests/fixtures/paddle_pulc/make_reference.py, run in a throw-away environment), random weights and BN
 statistics."""
 
-import gzip
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import load_tool
+from conftest import load_tool, unpack_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / 'tests' / 'fixtures' / 'paddle_pulc'
@@ -28,9 +26,7 @@ MODELS = {
 def test_pulc_weights_give_paddleclas_logits(name, tmp_path, mmpretrain_scope):
     from mmpretrain.registry import MODELS as REGISTRY
 
-    path = tmp_path / f'{name}.pdparams'
-    with gzip.open(FIXTURES / f'{name}.pdparams.gz') as src, open(path, 'wb') as dst:
-        shutil.copyfileobj(src, dst)
+    path = unpack_fixture(FIXTURES / f'{name}.pdparams.gz', tmp_path / f'{name}.pdparams')
     out = tmp_path / 'converted.pth'
     assert load_tool('convert_weights').main([str(path), str(out)]) == 0
     state = torch.load(out, weights_only=True)['state_dict']

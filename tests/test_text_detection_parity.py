@@ -4,7 +4,6 @@ transformers 5.25.0 (tests/fixtures/hf_ppocr_det/make_reference.py, run in a thr
 published configuration with random weights and BN statistics."""
 
 import copy
-import lzma
 import pickle
 import re
 import shutil
@@ -15,7 +14,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from conftest import load_tool
+from conftest import hf_model_folder, load_tool, unpack_fixture
 from lcnet_mm.converters import convert_weights
 from lcnet_mm.models.backbones import PPLCNetV3
 from lcnet_mm.models.dense_heads.db_head import DBHead
@@ -40,11 +39,7 @@ class TextDetectorNetwork(nn.Module):
 
 @pytest.fixture(scope='module')
 def hf_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp('PP-OCRv5_mobile_det_safetensors')
-    shutil.copy(FIXTURES / 'config.json', folder / 'config.json')
-    with lzma.open(FIXTURES / 'model.safetensors.xz') as src, open(folder / 'model.safetensors', 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-    return folder
+    return hf_model_folder(FIXTURES, tmp_path_factory.mktemp('PP-OCRv5_mobile_det_safetensors'))
 
 
 def reference():
@@ -60,7 +55,7 @@ def converted_network(checkpoint: dict) -> TextDetectorNetwork:
     return network
 
 
-def test_a_strict_load_of_transformers_weights_leaves_only_the_named_threshold_branch_untrained(hf_folder, tmp_path):
+def test_a_strict_load_of_transformers_weights_leaves_only_the_named_threshold_branch_untrained(hf_folder):
     """Transformers' folder has no threshold branch and its conversion record says so: a strict load (benchmarks,
     exports) accepts exactly that gap and names any other."""
     from lcnet_mm.builder import build_model_from_config
@@ -127,10 +122,7 @@ PADDLE_FIXTURES = ROOT / 'tests' / 'fixtures' / 'paddle_ppocr_det'
 
 
 def paddle_file(name: str, tmp_path) -> Path:
-    path = tmp_path / name
-    with lzma.open(PADDLE_FIXTURES / f'{name}.xz') as src, open(path, 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-    return path
+    return unpack_fixture(PADDLE_FIXTURES / f'{name}.xz', tmp_path / name)
 
 
 def paddle_reference(key: str):

@@ -1,8 +1,6 @@
 """The PP-OCR mobile text detector in mmdet: PPLCNetV3 + RSEFPN + DBHead in mmdet's SingleStageDetector, trained
 from text polygons (mmdet PolygonMasks) and predicting one instance per text region."""
 
-import lzma
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -90,11 +88,9 @@ HF_FIXTURE = ROOT / 'tests' / 'fixtures' / 'hf_ppocr_det'
 @pytest.fixture(scope='module')
 def hf_weights(tmp_path_factory) -> str:
     """The Transformers fixture (the published configuration, random weights) as a hf:// checkpoint path."""
-    folder = tmp_path_factory.mktemp('PP-OCRv5_mobile_det_safetensors')
-    shutil.copy(HF_FIXTURE / 'config.json', folder / 'config.json')
-    with lzma.open(HF_FIXTURE / 'model.safetensors.xz') as src, open(folder / 'model.safetensors', 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-    return f'hf://{folder}'
+    from conftest import hf_model_folder
+
+    return f'hf://{hf_model_folder(HF_FIXTURE, tmp_path_factory.mktemp("PP-OCRv5_mobile_det_safetensors"))}'
 
 
 def test_the_published_detector_runs_through_tools_test_and_draws_its_regions(hf_weights, tmp_path):

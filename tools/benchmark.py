@@ -61,6 +61,8 @@ from lcnet_mm.apis import (
 from lcnet_mm.benchmark import (
     PARTS,
     PATHS,
+    TIMM_PREFIX,
+    TRANSFORMERS_PREFIX,
     BenchmarkSettings,
     build_subject,
     markdown_table,
@@ -139,10 +141,10 @@ def parse_args(argv=None):
         parser.error('--warmup, --throughput-batch and --throughput-rounds must be >= 0')
     check_quantization_arguments(parser, args)
     for model in args.models:
-        if model.startswith('transformers:'):
-            if not os.path.isdir(model[len('transformers:') :]):
+        if model.startswith(TRANSFORMERS_PREFIX):
+            if not os.path.isdir(model[len(TRANSFORMERS_PREFIX) :]):
                 parser.error(f'model {model!r}: no such Transformers model folder')
-        elif not model.startswith('timm:') and not os.path.isfile(model):
+        elif not model.startswith(TIMM_PREFIX) and not os.path.isfile(model):
             parser.error(f'model {model!r} is neither a config file, timm:<name> nor transformers:<folder>')
     for checkpoint in args.checkpoints or []:
         # a file, or one behind a checkpoint scheme (paddle://, timm://, hf:// a folder): converted on load
